@@ -1,0 +1,1 @@
+//! AIX filesystems (in progress).

@@ -1,0 +1,1 @@
+//! AIX hosts (in progress).

@@ -1,0 +1,1 @@
+//! AIX info (in progress).

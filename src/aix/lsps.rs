@@ -1,0 +1,1 @@
+//! AIX lsps (in progress).

@@ -1,0 +1,15 @@
+//! xcat-extnfs: keeps xCAT diskless and statelite nodes running when a service node dies, by
+//! keeping their NFS resources and exports on an external high-availability NFS server.
+//!
+//! The library holds all logic; the binaries (`extnfs`, the `syncaixres` prescript and the
+//! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
+
+pub mod aix;
+pub mod config;
+pub mod exit;
+pub mod exports;
+pub mod host;
+pub mod pagingspace;
+pub mod process;
+pub mod syslog;
+pub mod xcat;

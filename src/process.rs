@@ -1,0 +1,287 @@
+//! Running child processes: argument vectors only (never a local shell), captured output,
+//! and errors that carry the child's stderr so nothing a child says is discarded.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::path::Path;
+
+/// A command line built from separate arguments.
+#[derive(Clone, Debug)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    stdin: Option<Vec<u8>>,
+    dir: Option<std::path::PathBuf>,
+}
+
+/// What a finished child printed, and how it ended.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    /// Exit code; `None` when the child was killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The exit code, with a signal death reported as -1.
+    pub fn code_or_signal(&self) -> i32 {
+        self.code.unwrap_or(-1)
+    }
+}
+
+/// A child process that could not be started or did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{command}` {}{}", describe_status(*code), framed(stderr))]
+    Failed {
+        command: String,
+        code: Option<i32>,
+        stdout: String,
+        stderr: String,
+    },
+}
+
+impl CommandError {
+    /// The exit code of a failed child (-1 for a signal, `None` if it never started).
+    pub fn code(&self) -> Option<i32> {
+        match self {
+            CommandError::Spawn { .. } => None,
+            CommandError::Failed { code, .. } => Some(code.unwrap_or(-1)),
+        }
+    }
+}
+
+fn describe_status(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exited with status {c}"),
+        None => "was killed by a signal".to_string(),
+    }
+}
+
+/// Frames a child's stderr below an error line, as ripgrep does, so it reads apart from our text.
+fn framed(stderr: &str) -> String {
+    let text = stderr.trim_end();
+    if text.is_empty() {
+        return String::new();
+    }
+    let rule = "-".repeat(20);
+    format!("\n{rule} stderr {rule}\n{text}\n{}", "-".repeat(47))
+}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<OsStr>) -> Cmd {
+        Cmd {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: None,
+            dir: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+        self.env
+            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn stdin_bytes(mut self, input: impl Into<Vec<u8>>) -> Cmd {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Cmd {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    pub fn arguments(&self) -> &[OsString] {
+        &self.args
+    }
+
+    /// The command as a shell would need it typed: for logs and `--dry-run` output.
+    pub fn display(&self) -> String {
+        std::iter::once(&self.program)
+            .chain(self.args.iter())
+            .map(|a| quote(&a.to_string_lossy()).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expr = duct::cmd(&self.program, &self.args)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked();
+        for (k, v) in &self.env {
+            expr = expr.env(k, v);
+        }
+        if let Some(dir) = &self.dir {
+            expr = expr.dir(dir);
+        }
+        match &self.stdin {
+            Some(bytes) => expr.stdin_bytes(bytes.clone()),
+            None => expr.stdin_null(),
+        }
+    }
+
+    /// Runs to completion; a non-zero exit is not an error here (see [`Cmd::run_checked`]).
+    pub fn run(&self) -> Result<Output, CommandError> {
+        let out = self
+            .expression()
+            .run()
+            .map_err(|source| CommandError::Spawn {
+                command: self.display(),
+                source,
+            })?;
+        Ok(Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs to completion; any exit but 0 is a [`CommandError::Failed`] carrying stderr.
+    pub fn run_checked(&self) -> Result<Output, CommandError> {
+        let out = self.run()?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(self.failed(out))
+        }
+    }
+
+    /// Turns an unsuccessful [`Output`] of this command into an error.
+    pub fn failed(&self, out: Output) -> CommandError {
+        CommandError::Failed {
+            command: self.display(),
+            code: out.code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// Quotes one word for a POSIX shell (sh, ksh, bash): unchanged when it holds only safe
+/// characters, otherwise single-quoted with embedded `'` written as `'\''`.
+pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
+    let safe = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if safe {
+        std::borrow::Cow::Borrowed(word)
+    } else {
+        std::borrow::Cow::Owned(format!("'{}'", word.replace('\'', r"'\''")))
+    }
+}
+
+/// Joins words into one shell command line, each quoted with [`quote`].
+pub fn quote_words<I, S>(words: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    words
+        .into_iter()
+        .map(|w| quote(w.as_ref()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Finds a program: an absolute or relative path is taken as given, a bare name is looked up
+/// on `PATH`, so test fixtures and admins can put their own `lsnim`/`tabdump` first.
+pub fn find_program(name: &str) -> Result<std::path::PathBuf, CommandError> {
+    if name.contains('/') {
+        return Ok(std::path::PathBuf::from(name));
+    }
+    which::which(name).map_err(|e| CommandError::Spawn {
+        command: name.to_string(),
+        source: io::Error::new(io::ErrorKind::NotFound, format!("{e} (searched PATH)")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_leaves_plain_words_alone() {
+        assert_eq!(quote("/install/nim/spot"), "/install/nim/spot");
+        assert_eq!(quote("cn001"), "cn001");
+    }
+
+    #[test]
+    fn quote_protects_shell_characters() {
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote_words(["ls", "-l", "x;y"]), "ls -l 'x;y'");
+    }
+
+    #[test]
+    fn failed_command_shows_stderr() {
+        let cmd = Cmd::new("sh").args(["-c", "echo boom >&2; exit 3"]);
+        let err = cmd.run_checked().unwrap_err();
+        assert_eq!(err.code(), Some(3));
+        let text = err.to_string();
+        assert!(text.contains("exited with status 3"), "{text}");
+        assert!(text.contains("boom"), "{text}");
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let err = Cmd::new("/nonexistent/program").run().unwrap_err();
+        assert!(matches!(err, CommandError::Spawn { .. }));
+    }
+
+    #[test]
+    fn stdin_and_env_reach_the_child() {
+        let out = Cmd::new("sh")
+            .args(["-c", "cat; printf %s \"$X\""])
+            .env("X", "42")
+            .stdin_bytes("in-")
+            .run_checked()
+            .unwrap();
+        assert_eq!(out.stdout, "in-42");
+    }
+}

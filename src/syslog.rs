@@ -1,0 +1,159 @@
+//! Syslog as xCAT's own tools write it: facility local4 through the `logger` command, which
+//! exists on AIX and Linux alike; an optional log file receives the same lines.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::process::Cmd;
+
+/// Severity of a syslog line (facility is always local4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Err,
+}
+
+impl Level {
+    fn priority(self) -> &'static str {
+        match self {
+            Level::Info => "local4.info",
+            Level::Warning => "local4.warning",
+            Level::Err => "local4.err",
+        }
+    }
+}
+
+/// Sends lines to syslog (via `logger -t TAG -p local4.LEVEL`) and to an optional file.
+///
+/// A logging failure never stops the work: it is reported once on stderr.
+#[derive(Debug)]
+pub struct Syslog {
+    tag: String,
+    logger: Option<String>,
+    file: Option<PathBuf>,
+    warned: Mutex<bool>,
+}
+
+impl Syslog {
+    /// `logger` is the program to run (`None` switches syslog off), `file` an extra log file.
+    pub fn new(tag: &str, logger: Option<String>, file: Option<PathBuf>) -> Syslog {
+        Syslog {
+            tag: tag.to_string(),
+            logger,
+            file,
+            warned: Mutex::new(false),
+        }
+    }
+
+    /// A logger that writes nowhere (for planning-only paths and unit tests).
+    pub fn disabled() -> Syslog {
+        Syslog::new("xcat", None, None)
+    }
+
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    pub fn info(&self, msg: &str) {
+        self.log(Level::Info, msg)
+    }
+
+    pub fn warning(&self, msg: &str) {
+        self.log(Level::Warning, msg)
+    }
+
+    pub fn err(&self, msg: &str) {
+        self.log(Level::Err, msg)
+    }
+
+    /// Logs a message; multi-line messages (child stderr) become one syslog line each.
+    pub fn log(&self, level: Level, msg: &str) {
+        if let Some(path) = &self.file {
+            let line = format!(
+                "{} {} {}: {}\n",
+                unix_time(),
+                self.tag,
+                level.priority(),
+                msg.trim_end()
+            );
+            let res = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            if let Err(e) = res {
+                self.warn_once(&format!("cannot write log file {}: {e}", path.display()));
+            }
+        }
+        let Some(logger) = &self.logger else { return };
+        for line in msg.lines().filter(|l| !l.trim().is_empty()) {
+            let res = Cmd::new(logger)
+                .args(["-t", &self.tag, "-p", level.priority(), line])
+                .run_checked();
+            if let Err(e) = res {
+                self.warn_once(&format!("syslog through `{logger}` failed: {e}"));
+                return;
+            }
+        }
+    }
+
+    fn warn_once(&self, msg: &str) {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        if !*warned {
+            *warned = true;
+            eprintln!("warning: {msg}");
+        }
+    }
+}
+
+fn unix_time() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_file_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let log = Syslog::new("xcat", None, Some(path.clone()));
+        log.info("first");
+        log.err("second\nwith stderr");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("xcat local4.info: first"));
+        assert!(text.contains("xcat local4.err: second\nwith stderr"));
+    }
+
+    #[test]
+    fn calls_logger_with_facility_local4() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("rec");
+        let fake = dir.path().join("logger");
+        std::fs::write(
+            &fake,
+            format!("#!/bin/sh\necho \"$@\" >> '{}'\n", rec.display()),
+        )
+        .unwrap();
+        make_executable(&fake);
+        let log = Syslog::new("xcat", Some(fake.display().to_string()), None);
+        log.warning("two\nlines");
+        let text = std::fs::read_to_string(rec).unwrap();
+        assert_eq!(
+            text,
+            "-t xcat -p local4.warning two\n-t xcat -p local4.warning lines\n"
+        );
+    }
+
+    fn make_executable(p: &std::path::Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}

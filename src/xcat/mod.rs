@@ -1,0 +1,1 @@
+//! xCAT tables (in progress).
