@@ -1,0 +1,3 @@
+//! The integration tests: one test binary, one module per feature, shared helpers in `support`.
+
+mod support;
