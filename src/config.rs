@@ -186,7 +186,10 @@ impl Config {
             }
             if let Some(p) = &server.local_path {
                 if !p.is_absolute() {
-                    return Err(invalid(format!("local_path {} is not absolute", p.display())));
+                    return Err(invalid(format!(
+                        "local_path {} is not absolute",
+                        p.display()
+                    )));
                 }
             }
             if server.jobs == 0 {
@@ -280,10 +283,16 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_problem() {
-        let e = Config::parse("[server.nfs1]\ntransport = \"local\"\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("c.toml") && e.contains("nfs1") && e.contains("local_path"), "{e}");
+        let e = Config::parse(
+            "[server.nfs1]\ntransport = \"local\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("c.toml") && e.contains("nfs1") && e.contains("local_path"),
+            "{e}"
+        );
         let e = Config::parse("[server.nfs1]\ncolour = 1\n", Path::new("c.toml"))
             .unwrap_err()
             .to_string();

@@ -135,7 +135,14 @@ mod tests {
 
     #[test]
     fn accepts_host_names_and_addresses() {
-        for ok in ["cn001", "nfs1.cluster.example", "10.0.0.9", "fe80::1", "sn_01", "a-b"] {
+        for ok in [
+            "cn001",
+            "nfs1.cluster.example",
+            "10.0.0.9",
+            "fe80::1",
+            "sn_01",
+            "a-b",
+        ] {
             assert_eq!(validate_hostname(ok), Ok(()), "{ok}");
         }
     }
@@ -173,7 +180,10 @@ mod tests {
 
     #[test]
     fn literal_addresses_resolve_to_themselves() {
-        assert_eq!(resolve("10.9.8.7"), vec!["10.9.8.7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            resolve("10.9.8.7"),
+            vec!["10.9.8.7".parse::<IpAddr>().unwrap()]
+        );
         assert!(same_host("10.9.8.7", "10.9.8.7"));
         assert!(!same_host("10.9.8.7", "10.9.8.6"));
     }

@@ -11,5 +11,6 @@ pub mod exports;
 pub mod host;
 pub mod pagingspace;
 pub mod process;
+pub mod remote;
 pub mod syslog;
 pub mod xcat;
