@@ -1,0 +1,639 @@
+//! Noderange expansion as xCAT's NodeRange.pm does it: lists, ranges, brackets, `+N`, groups,
+//! `/regex`, exclusion (applied last), intersection, parentheses; sorted and de-duplicated.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use regex::Regex;
+
+use super::resolve::NodeList;
+
+/// Expansion stops past this many generated names, to keep a typo from exhausting memory.
+const MAX_RANGE: usize = 1_000_000;
+const MAX_DEPTH: usize = 4096;
+
+/// A noderange that cannot be expanded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NodeRangeError {
+    #[error("invalid nodes and/or groups in noderange: {}", .0.join(","))]
+    Unknown(Vec<String>),
+    #[error("unbalanced parentheses in noderange `{0}`")]
+    Unbalanced(String),
+    #[error("noderange `/{pattern}`: {message}")]
+    Regex { pattern: String, message: String },
+    #[error("noderange file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("noderange `{atom}` would expand to more than {MAX_RANGE} names")]
+    TooLarge { atom: String },
+    #[error("noderange `{0}` nests too deeply")]
+    TooDeep(String),
+    #[error(
+        "noderange `{0}`: selections by attribute value are not supported; name nodes or groups"
+    )]
+    Selection(String),
+}
+
+/// Expands noderanges against one node list.
+pub struct Expander<'a> {
+    nodes: &'a NodeList,
+    prefix: String,
+    suffix: String,
+    excludenodes: Option<String>,
+    missing: Vec<String>,
+    depth: usize,
+}
+
+impl<'a> Expander<'a> {
+    /// `XCAT_NODE_PREFIX`/`XCAT_NODE_SUFFIX` (for all-digit atoms) come from the environment,
+    /// as in xCAT; `site.excludenodes` is subtracted from every result.
+    pub fn new(nodes: &'a NodeList, excludenodes: Option<String>) -> Expander<'a> {
+        Expander {
+            nodes,
+            prefix: std::env::var("XCAT_NODE_PREFIX").unwrap_or_else(|_| "node".into()),
+            suffix: std::env::var("XCAT_NODE_SUFFIX").unwrap_or_default(),
+            excludenodes,
+            missing: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Expands a noderange; any name that is neither a node nor a group is an error.
+    pub fn expand(&mut self, range: &str) -> Result<Vec<String>, NodeRangeError> {
+        self.missing.clear();
+        let mut set = self.range(range)?;
+        if let Some(ex) = self.excludenodes.clone().filter(|e| !e.is_empty()) {
+            for node in self.range(&ex)? {
+                set.remove(&node);
+            }
+        }
+        if !self.missing.is_empty() {
+            let mut missing = std::mem::take(&mut self.missing);
+            missing.dedup();
+            return Err(NodeRangeError::Unknown(missing));
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn range(&mut self, range: &str) -> Result<BTreeSet<String>, NodeRangeError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(NodeRangeError::TooDeep(range.to_string()));
+        }
+        let result = self.range_inner(&range.replace(['\'', '"'], ""));
+        self.depth -= 1;
+        result
+    }
+
+    fn range_inner(&mut self, range: &str) -> Result<BTreeSet<String>, NodeRangeError> {
+        let mut nodes = BTreeSet::new();
+        let mut excluded = BTreeSet::new();
+        let mut range = range.to_string();
+        if let Some(open) = range.find('(') {
+            let close = matching_paren(&range[open..])
+                .ok_or_else(|| NodeRangeError::Unbalanced(range.clone()))?
+                + open;
+            let start = &range[..open];
+            let middle = &range[open + 1..close];
+            let op = if start.ends_with('-') {
+                Op::Exclude
+            } else if start.ends_with('@') {
+                Op::Intersect
+            } else {
+                Op::Union
+            };
+            let start = start
+                .strip_suffix(",-")
+                .or_else(|| start.strip_suffix(','))
+                .or_else(|| start.strip_suffix('@'))
+                .unwrap_or(start);
+            nodes = self.range(start)?;
+            let inner = self.range(middle)?;
+            op.apply_now(&mut nodes, inner);
+            range = range[close + 1..].to_string();
+        }
+        let mut elems = split_outside(&range, ',', true);
+        if elems.len() == 1 {
+            elems = split_outside(&range, '@', false);
+        }
+        for (sep, atom) in elems {
+            let mut op = match sep {
+                Some('@') => Op::Intersect,
+                _ => Op::Union,
+            };
+            let mut atom = atom.as_str();
+            if let Some(rest) = atom.strip_prefix('-') {
+                atom = rest;
+                op = Op::Exclude;
+            } else if let Some(rest) = atom.strip_prefix('@') {
+                atom = rest;
+                op = Op::Intersect;
+            }
+            if atom.is_empty() {
+                continue;
+            }
+            let set = match atom.strip_prefix('^') {
+                Some(path) => self.nodes_from_file(path)?,
+                None => self.atom(atom, true, false)?.into_iter().collect(),
+            };
+            match op {
+                Op::Union => nodes.extend(set),
+                Op::Intersect => nodes.retain(|n| set.contains(n)),
+                Op::Exclude => excluded.extend(set),
+            }
+        }
+        nodes.retain(|n| !excluded.contains(n));
+        Ok(nodes)
+    }
+
+    fn nodes_from_file(&mut self, path: &str) -> Result<BTreeSet<String>, NodeRangeError> {
+        let text = std::fs::read_to_string(Path::new(path)).map_err(|e| NodeRangeError::File {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut out = BTreeSet::new();
+        for line in text.lines() {
+            if line.starts_with('#') || line.starts_with('^') {
+                continue;
+            }
+            let first = line.split([':', ' ', '\t']).next().unwrap_or("").trim();
+            if !first.is_empty() {
+                out.extend(self.range(first)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `expandatom`: one atom to names. `verify` records unknown names as missing;
+    /// `generic` only generates names (inner brackets of `a[1-2]b[1-2]`).
+    fn atom(
+        &mut self,
+        atom: &str,
+        verify: bool,
+        generic: bool,
+    ) -> Result<Vec<String>, NodeRangeError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(NodeRangeError::TooDeep(atom.to_string()));
+        }
+        let result = self.atom_inner(atom, verify, generic);
+        self.depth -= 1;
+        result
+    }
+
+    fn atom_inner(
+        &mut self,
+        atom: &str,
+        verify: bool,
+        generic: bool,
+    ) -> Result<Vec<String>, NodeRangeError> {
+        if !generic && self.nodes.contains(atom) {
+            return Ok(vec![atom.to_string()]);
+        }
+        if atom.starts_with('(') && atom.ends_with(')') && atom.len() >= 2 {
+            return Ok(self.range(&atom[1..atom.len() - 1])?.into_iter().collect());
+        }
+        if atom.contains('@') {
+            return Ok(self.range(atom)?.into_iter().collect());
+        }
+        let members = if generic {
+            &[][..]
+        } else {
+            self.nodes.members(atom)
+        };
+        if members.is_empty() && !generic && (atom.contains('=') || atom.contains('~')) {
+            return Err(NodeRangeError::Selection(atom.to_string()));
+        }
+        if !atom.is_empty() && atom.bytes().all(|b| b.is_ascii_digit()) {
+            let name = format!("{}{atom}{}", self.prefix, self.suffix);
+            return self.atom(&name, verify, generic);
+        }
+        if !members.is_empty() {
+            return Ok(members.to_vec());
+        }
+        if let Some(pattern) = atom.strip_prefix('/') {
+            if !verify || generic {
+                return Ok(vec![atom.to_string()]);
+            }
+            let re =
+                Regex::new(&format!("^(?:{pattern})$")).map_err(|e| NodeRangeError::Regex {
+                    pattern: pattern.to_string(),
+                    message: e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                })?;
+            return Ok(self
+                .nodes
+                .nodes
+                .iter()
+                .filter(|n| re.is_match(n))
+                .cloned()
+                .collect());
+        }
+        if let Some(out) = self.brackets(atom, verify, generic)? {
+            return Ok(out);
+        }
+        if atom.contains('+') {
+            return self.plus(atom, verify, generic);
+        }
+        if atom.contains(['-', ':']) {
+            return self.dash_range(atom, verify, generic);
+        }
+        Ok(self.unknown(atom, verify))
+    }
+
+    fn unknown(&mut self, atom: &str, verify: bool) -> Vec<String> {
+        if verify {
+            self.missing.push(atom.to_string());
+            Vec::new()
+        } else {
+            vec![atom.to_string()]
+        }
+    }
+
+    /// `pre[spec]post`: the first bracket becomes a plain range (`cn[001-100]` → `cn001-cn100`),
+    /// further brackets are expanded for each result.
+    fn brackets(
+        &mut self,
+        atom: &str,
+        verify: bool,
+        generic: bool,
+    ) -> Result<Option<Vec<String>>, NodeRangeError> {
+        let Some(open) = atom[1.min(atom.len())..].find('[').map(|i| i + 1) else {
+            return Ok(None);
+        };
+        let Some(close) = atom[open + 1..].find(']').map(|i| i + open + 1) else {
+            return Ok(None);
+        };
+        if close == open + 1 {
+            return Ok(None);
+        }
+        let (start, spec, ending) = (&atom[..open], &atom[open + 1..close], &atom[close + 1..]);
+        let more = ending.contains('[') && ending[ending.find('[').unwrap()..].contains(']');
+        let mut subrange = String::new();
+        let mut piece = String::new();
+        let flush = |subrange: &mut String, piece: &mut String, sep: Option<char>| {
+            subrange.push_str(start);
+            subrange.push_str(piece);
+            if !more {
+                subrange.push_str(ending);
+            }
+            if let Some(s) = sep {
+                subrange.push(s);
+            }
+            piece.clear();
+        };
+        for c in spec.chars() {
+            if matches!(c, ',' | '-' | ':') {
+                flush(&mut subrange, &mut piece, Some(c));
+            } else {
+                piece.push(c);
+            }
+        }
+        flush(&mut subrange, &mut piece, None);
+        let mut out = Vec::new();
+        for part in subrange.split(',') {
+            let generated = self.atom(part, !more && verify, more || generic)?;
+            if more {
+                for prefix in generated {
+                    out.extend(self.atom(&format!("{prefix}{ending}"), verify, generic)?);
+                }
+            } else {
+                out.extend(generated);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// `node10+3`: the last number and the three after it, padding kept.
+    fn plus(
+        &mut self,
+        atom: &str,
+        verify: bool,
+        generic: bool,
+    ) -> Result<Vec<String>, NodeRangeError> {
+        static FRONT: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+        let front_re = FRONT.get_or_init(|| Regex::new(r"^(.*?)(\d+)(\..+)?$").expect("valid"));
+        let (front, increment) = atom.split_once('+').expect("caller checked for +");
+        let (Some(caps), Ok(increment)) = (front_re.captures(front), increment.parse::<u64>())
+        else {
+            return Ok(self.unknown(atom, verify));
+        };
+        let (mut pref, start) = (caps[1].to_string(), caps[2].to_string());
+        let mut suf = caps
+            .get(3)
+            .map_or(String::new(), |m| m.as_str().to_string());
+        let end = start.parse::<u64>().unwrap_or(0).saturating_add(increment);
+        let mut end_text = end.to_string();
+        if start.len() > end_text.len() {
+            end_text = format!("{end:0width$}", width = start.len());
+        }
+        if pref.is_empty() && suf.is_empty() {
+            pref = self.prefix.clone();
+            suf = self.suffix.clone();
+        }
+        let mut out = Vec::new();
+        for n in perl_range(&start, &end_text, atom)? {
+            out.extend(self.atom(&format!("{pref}{n}{suf}"), verify, generic)?);
+        }
+        Ok(out)
+    }
+
+    /// `left-right` or `left:right`: the first differing number is iterated; every other part
+    /// must be the same on both sides.
+    fn dash_range(
+        &mut self,
+        atom: &str,
+        verify: bool,
+        generic: bool,
+    ) -> Result<Vec<String>, NodeRangeError> {
+        let (left, right) = if atom.contains(':') {
+            let mut parts = atom.split(':');
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+        } else {
+            let count = atom.matches('-').count();
+            if count % 2 == 0 {
+                return Ok(self.unknown(atom, verify));
+            }
+            let split = atom
+                .match_indices('-')
+                .nth(count / 2)
+                .map(|(i, _)| i)
+                .expect("count is odd");
+            (&atom[..split], &atom[split + 1..])
+        };
+        if left == right {
+            return self.atom(left, verify, generic);
+        }
+        let l = split_digits(left);
+        let r = split_digits(right);
+        if l.len() != r.len() {
+            return Ok(self.unknown(atom, verify));
+        }
+        for i in 0..l.len() {
+            let numeric = is_digits(l[i]) && is_digits(r[i]);
+            if numeric && l[i] != r[i] {
+                if l[i + 1..] != r[i + 1..] {
+                    return Ok(self.unknown(atom, verify));
+                }
+                let prefix = l[..i].concat();
+                let suffix = l[i + 1..].concat();
+                let mut out = Vec::new();
+                for n in perl_range(l[i], r[i], atom)? {
+                    out.extend(self.atom(&format!("{prefix}{n}{suffix}"), verify, generic)?);
+                }
+                return Ok(out);
+            }
+            if l[i] != r[i] {
+                return Ok(self.unknown(atom, verify));
+            }
+        }
+        Ok(self.unknown(atom, verify))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Union,
+    Intersect,
+    Exclude,
+}
+
+impl Op {
+    /// Combines a parenthesised sub-range with what stands before it.
+    fn apply_now(self, nodes: &mut BTreeSet<String>, inner: BTreeSet<String>) {
+        match self {
+            Op::Union => nodes.extend(inner),
+            Op::Intersect => nodes.retain(|n| inner.contains(n)),
+            Op::Exclude => nodes.retain(|n| !inner.contains(n)),
+        }
+    }
+}
+
+/// Splits on `sep` outside `( )` (and outside `[ ]` when `brackets`), keeping for each part
+/// the separator before it.
+fn split_outside(text: &str, sep: char, brackets: bool) -> Vec<(Option<char>, String)> {
+    let mut out = Vec::new();
+    let (mut paren, mut bracket) = (0i32, 0i32);
+    let mut cur = String::new();
+    let mut before = None;
+    for c in text.chars() {
+        match c {
+            '(' => paren += 1,
+            ')' => paren -= 1,
+            '[' if brackets => bracket += 1,
+            ']' if brackets => bracket -= 1,
+            _ => {}
+        }
+        if c == sep && paren <= 0 && bracket <= 0 {
+            out.push((before, std::mem::take(&mut cur)));
+            before = Some(sep);
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push((before, cur));
+    out
+}
+
+fn matching_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Perl's `split(/(\d+)/, s)`: text and digit runs alternating, a leading empty text kept.
+fn split_digits(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let j = bytes[i..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(bytes.len(), |n| i + n);
+            out.push(&s[start..i]);
+            out.push(&s[i..j]);
+            start = j;
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Perl's `"$left" .. "$right"` for digit strings: numeric unless `left` starts with `0`
+/// (then the magic string increment, which keeps the width, until `right` or until the
+/// next value would be longer than `right`).
+pub fn perl_range(left: &str, right: &str, atom: &str) -> Result<Vec<String>, NodeRangeError> {
+    let too_large = || NodeRangeError::TooLarge {
+        atom: atom.to_string(),
+    };
+    if !(left.starts_with('0') && left.len() > 1) {
+        let (a, b): (u64, u64) = (
+            left.parse().map_err(|_| too_large())?,
+            right.parse().map_err(|_| too_large())?,
+        );
+        if b >= a && b - a >= MAX_RANGE as u64 {
+            return Err(too_large());
+        }
+        return Ok((a..=b).map(|n| n.to_string()).collect());
+    }
+    let mut out = Vec::new();
+    let mut cur = left.to_string();
+    loop {
+        out.push(cur.clone());
+        if cur == right || out.len() > MAX_RANGE {
+            break;
+        }
+        cur = increment(&cur);
+        if cur.len() > right.len() {
+            break;
+        }
+    }
+    if out.len() > MAX_RANGE {
+        return Err(too_large());
+    }
+    Ok(out)
+}
+
+/// Increments a digit string keeping its width ("099" → "100", "999" → "1000").
+fn increment(digits: &str) -> String {
+    let mut bytes = digits.as_bytes().to_vec();
+    for b in bytes.iter_mut().rev() {
+        if *b == b'9' {
+            *b = b'0';
+        } else {
+            *b += 1;
+            return String::from_utf8(bytes).expect("ascii");
+        }
+    }
+    format!("1{}", String::from_utf8(bytes).expect("ascii"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xcat::table::Table;
+
+    fn nodelist() -> NodeList {
+        let mut text = String::from("#node,groups,comments,disable\n");
+        for i in 1..=12 {
+            let rack = if i <= 6 { "rack1" } else { "rack2" };
+            text.push_str(&format!("\"cn{i:03}\",\"compute,{rack}\",,\n"));
+        }
+        for (n, g) in [
+            ("sn1", "service"),
+            ("sn2", "service"),
+            ("node5", "all"),
+            ("node1-compute", "x"),
+            ("r1n007", "y"),
+        ] {
+            text.push_str(&format!("\"{n}\",\"{g}\",,\n"));
+        }
+        NodeList::from_table(&Table::parse("nodelist", "t", &text).unwrap()).unwrap()
+    }
+
+    fn x(range: &str) -> Result<Vec<String>, NodeRangeError> {
+        let list = nodelist();
+        let mut e = Expander::new(&list, None);
+        e.prefix = "node".into();
+        e.suffix = String::new();
+        e.expand(range)
+    }
+
+    fn ok(range: &str) -> String {
+        x(range).unwrap().join(",")
+    }
+
+    #[test]
+    fn lists_ranges_brackets_plus() {
+        assert_eq!(ok("cn003,cn001"), "cn001,cn003");
+        assert_eq!(ok("cn001-cn003"), "cn001,cn002,cn003");
+        assert_eq!(ok("cn[001-003]"), "cn001,cn002,cn003");
+        assert_eq!(ok("cn[001-002,005]"), "cn001,cn002,cn005");
+        assert_eq!(ok("cn010+2"), "cn010,cn011,cn012");
+        assert_eq!(ok("cn001:cn002"), "cn001,cn002");
+        assert_eq!(ok("5"), "node5");
+        assert_eq!(ok("node1-compute"), "node1-compute");
+    }
+
+    #[test]
+    fn groups_exclusion_intersection_regex() {
+        assert_eq!(ok("service"), "sn1,sn2");
+        assert_eq!(ok("rack1,-cn002-cn005"), "cn001,cn006");
+        // Exclusion is applied last, whatever the order.
+        assert_eq!(ok("cn001-cn006,-cn003-cn005,cn004"), "cn001,cn002,cn006");
+        assert_eq!(ok("compute@rack2"), "cn007,cn008,cn009,cn010,cn011,cn012");
+        assert_eq!(ok("rack1@cn005-cn008"), "cn005,cn006");
+        assert_eq!(ok("/sn\\d"), "sn1,sn2");
+        assert_eq!(ok("/cn00[12]"), "cn001,cn002");
+        assert_eq!(ok("(rack1,rack2)@cn006-cn007"), "cn006,cn007");
+        assert_eq!(
+            ok("compute,-(rack1)"),
+            "cn007,cn008,cn009,cn010,cn011,cn012"
+        );
+        assert_eq!(ok("'sn1',\"sn2\""), "sn1,sn2");
+    }
+
+    #[test]
+    fn unknown_names_are_listed() {
+        assert_eq!(
+            x("cn001,bogus,cn011-cn013"),
+            Err(NodeRangeError::Unknown(vec![
+                "bogus".into(),
+                "cn013".into()
+            ]))
+        );
+        assert!(matches!(x("(cn001"), Err(NodeRangeError::Unbalanced(_))));
+        assert!(matches!(x("/cn["), Err(NodeRangeError::Regex { .. })));
+        assert!(matches!(
+            x("groups==compute"),
+            Err(NodeRangeError::Selection(_))
+        ));
+    }
+
+    #[test]
+    fn excludenodes_is_subtracted() {
+        let list = nodelist();
+        let mut e = Expander::new(&list, Some("cn002,service".into()));
+        assert_eq!(e.expand("cn001-cn003,sn1").unwrap(), ["cn001", "cn003"]);
+    }
+
+    #[test]
+    fn perl_ranges_keep_padding() {
+        assert_eq!(
+            perl_range("098", "102", "t").unwrap(),
+            ["098", "099", "100", "101", "102"]
+        );
+        assert_eq!(perl_range("8", "11", "t").unwrap(), ["8", "9", "10", "11"]);
+        assert_eq!(perl_range("01", "3", "t").unwrap(), ["01"]);
+        assert!(perl_range("1", "99999999", "t").is_err());
+        assert_eq!(split_digits("r1n007"), ["r", "1", "n", "007"]);
+        assert_eq!(split_digits("1a"), ["", "1", "a"]);
+    }
+}
