@@ -2,6 +2,7 @@
 //! groups, regular-expression values, noderanges and `$table.column` substitution.
 
 pub mod arith;
+pub mod nodels;
 pub mod noderange;
 pub mod regexattr;
 pub mod resolve;
@@ -12,3 +13,27 @@ pub mod table;
 pub use noderange::{Expander, NodeRangeError};
 pub use resolve::{NodeList, ResolveError, Resolver};
 pub use table::{Db, Source, Table, TableError};
+
+/// Anything that goes wrong reading the xCAT database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error(transparent)]
+    NodeRange(#[from] NodeRangeError),
+    #[error(transparent)]
+    SubVars(#[from] subvars::SubVarsError),
+    #[error("`{0}` is not an attribute: write table.column (for example noderes.nfsserver)")]
+    BadAttribute(String),
+}
+
+impl Resolver<'_> {
+    /// Expands a noderange against this database's node list, minus `site.excludenodes`.
+    pub fn noderange(&self, range: &str) -> Result<Vec<String>, Error> {
+        let nodelist = self.nodelist()?;
+        let exclude = self.db().site("excludenodes")?;
+        Ok(Expander::new(&nodelist, exclude).expand(range)?)
+    }
+}

@@ -1,3 +1,5 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
+mod nodels;
 mod support;
+mod properties;
