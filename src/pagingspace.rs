@@ -522,23 +522,10 @@ fn describe(node: &mut Node, spaces: &[PagingSpace]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aix::lsps::test_nfs as space;
     use std::collections::VecDeque;
 
     const SERVER: &str = "nfs1";
-
-    fn space(name: &str, host: &str, path: &str, active: bool) -> PagingSpace {
-        PagingSpace {
-            name: name.to_string(),
-            host: host.to_string(),
-            path: path.to_string(),
-            size: "64".to_string(),
-            used: "1".to_string(),
-            active,
-            auto: true,
-            kind: Kind::Nfs,
-            checksum: Some("0".to_string()),
-        }
-    }
 
     /// `nfs1` and `10.0.0.9` are the same machine.
     fn same(a: &str, b: &str) -> bool {

@@ -237,8 +237,25 @@ fn yes_no(field: &'static str, value: &str) -> Result<bool, Problem> {
     }
 }
 
+/// An NFS paging space as the unit tests need one: auto-activated, size 64, checksum 0.
+#[cfg(test)]
+pub(crate) fn test_nfs(name: &str, host: &str, path: &str, active: bool) -> PagingSpace {
+    PagingSpace {
+        name: name.to_string(),
+        host: host.to_string(),
+        path: path.to_string(),
+        size: "64".to_string(),
+        used: "1".to_string(),
+        active,
+        auto: true,
+        kind: Kind::Nfs,
+        checksum: Some("0".to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_nfs as nfs;
     use super::*;
     use proptest::prelude::*;
 
@@ -260,20 +277,6 @@ mod tests {
         ];
         fields.extend(space.checksum.clone());
         fields.join(":")
-    }
-
-    fn nfs(name: &str, host: &str, path: &str, active: bool) -> PagingSpace {
-        PagingSpace {
-            name: name.to_string(),
-            host: host.to_string(),
-            path: path.to_string(),
-            size: "64".to_string(),
-            used: "1".to_string(),
-            active,
-            auto: true,
-            kind: Kind::Nfs,
-            checksum: Some("0".to_string()),
-        }
     }
 
     #[test]

@@ -59,6 +59,11 @@ fn rmps(name: &str) -> String {
     call(&["rmps", name])
 }
 
+/// The calls that move space `old` to the server as a new space for `path`.
+fn moved(path: &str, old: &str) -> Vec<String> {
+    vec![mkps(SERVER, path), lsps(), swapoff(old), rmps(old)]
+}
+
 impl Sim {
     /// A node whose external server is known as [`SERVER`] and holds `files`.
     fn new(spaces: &[&str], files: &[&str]) -> Sim {
@@ -161,16 +166,7 @@ fn moves_the_paging_space_to_the_server() {
     let sim = Sim::new(&[&nfs("swapnfs0", SN, P0, true)], &[P0]);
     let run = sim.run(TO_SERVER, &[]);
     run.assert_code(0);
-    assert_eq!(
-        sim.calls(),
-        [
-            lsps(),
-            mkps(SERVER, P0),
-            lsps(),
-            swapoff("swapnfs0"),
-            rmps("swapnfs0")
-        ]
-    );
+    assert_eq!(sim.calls(), [vec![lsps()], moved(P0, "swapnfs0")].concat());
     assert_eq!(sim.spaces(), [nfs("swapnfs1", SERVER, P0, true)]);
     sim.assert_paging_kept();
     assert!(run
@@ -235,17 +231,11 @@ fn removes_a_stale_space_on_the_server_and_moves_every_other() {
     assert_eq!(
         sim.calls(),
         [
-            lsps(),
-            rmps("swapnfs1"),
-            mkps(SERVER, P0),
-            lsps(),
-            swapoff("swapnfs0"),
-            rmps("swapnfs0"),
-            mkps(SERVER, P1),
-            lsps(),
-            swapoff("swapnfs2"),
-            rmps("swapnfs2"),
+            vec![lsps(), rmps("swapnfs1")],
+            moved(P0, "swapnfs0"),
+            moved(P1, "swapnfs2")
         ]
+        .concat()
     );
     assert_eq!(
         sim.spaces(),
@@ -269,17 +259,7 @@ fn moves_two_spaces() {
     sim.run(TO_SERVER, &[]).assert_code(0);
     assert_eq!(
         sim.calls(),
-        [
-            lsps(),
-            mkps(SERVER, P0),
-            lsps(),
-            swapoff("swapnfs0"),
-            rmps("swapnfs0"),
-            mkps(SERVER, P1),
-            lsps(),
-            swapoff("swapnfs1"),
-            rmps("swapnfs1"),
-        ]
+        [vec![lsps()], moved(P0, "swapnfs0"), moved(P1, "swapnfs1")].concat()
     );
     assert_eq!(
         sim.spaces(),
@@ -437,16 +417,7 @@ fn nfsserver_unset_is_a_usage_error() {
 fn logical_volume_spaces_are_not_touched() {
     let sim = Sim::new(&[HD6, &nfs("swapnfs0", SN, P0, true)], &[P0]);
     sim.run(TO_SERVER, &[]).assert_code(0);
-    assert_eq!(
-        sim.calls(),
-        [
-            lsps(),
-            mkps(SERVER, P0),
-            lsps(),
-            swapoff("swapnfs0"),
-            rmps("swapnfs0")
-        ]
-    );
+    assert_eq!(sim.calls(), [vec![lsps()], moved(P0, "swapnfs0")].concat());
     assert_eq!(
         sim.spaces(),
         [HD6.to_string(), nfs("swapnfs1", SERVER, P0, true)]
@@ -468,13 +439,7 @@ fn paths_are_compared_as_text_not_patterns() {
     sim.run(TO_SERVER, &[]).assert_code(0);
     assert_eq!(
         sim.calls(),
-        [
-            lsps(),
-            mkps(SERVER, path),
-            lsps(),
-            swapoff("swapnfs0"),
-            rmps("swapnfs0")
-        ]
+        [vec![lsps()], moved(path, "swapnfs0")].concat()
     );
     assert_eq!(
         sim.spaces(),
