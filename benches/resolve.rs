@@ -23,8 +23,12 @@ fn main() {
         let resolver = Resolver::new(&db);
         let nodes = resolver.noderange("all").expect("noderange");
         for node in &nodes {
-            let server = resolver.attr(node, "noderes", "nfsserver").expect("nfsserver");
-            let image = resolver.attr(node, "nodetype", "provmethod").expect("provmethod");
+            let server = resolver
+                .attr(node, "noderes", "nfsserver")
+                .expect("nfsserver");
+            let image = resolver
+                .attr(node, "nodetype", "provmethod")
+                .expect("provmethod");
             checksum += server.map_or(0, |s| s.len()) + image.map_or(0, |s| s.len());
         }
         assert_eq!(nodes.len(), NODES);
@@ -52,7 +56,10 @@ fn write_tables(dir: &std::path::Path) {
             noderes,
             "\"g{g:03}\",\"sn{g}\",\"|cn(\\d+)|nfs(sprintf('%02d',$1%4+1))|\",\"sn{g}\",,"
         );
-        let _ = writeln!(nodetype, "\"g{g:03}\",\"AIX\",\"ppc64\",,\"/cn(\\d)/71Bcosi/\",,");
+        let _ = writeln!(
+            nodetype,
+            "\"g{g:03}\",\"AIX\",\"ppc64\",,\"/cn(\\d)/71Bcosi/\",,"
+        );
     }
     noderes.push_str("\"all\",,\"nfs-default\",,,\n");
     std::fs::write(dir.join("nodelist.csv"), nodelist).unwrap();

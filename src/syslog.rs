@@ -91,7 +91,7 @@ impl Syslog {
         let Some(logger) = &self.logger else { return };
         for line in msg.lines().filter(|l| !l.trim().is_empty()) {
             let res = Cmd::new(logger)
-                .args(["-t", &self.tag, "-p", level.priority(), line])
+                .args(["-t", &self.tag, "-p", level.priority(), "--", line])
                 .run_checked();
             if let Err(e) = res {
                 self.warn_once(&format!("syslog through `{logger}` failed: {e}"));
@@ -148,7 +148,7 @@ mod tests {
         let text = std::fs::read_to_string(rec).unwrap();
         assert_eq!(
             text,
-            "-t xcat -p local4.warning two\n-t xcat -p local4.warning lines\n"
+            "-t xcat -p local4.warning -- two\n-t xcat -p local4.warning -- lines\n"
         );
     }
 

@@ -55,7 +55,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         } => {
             let db = Db::open(db.as_deref());
             let resolver = Resolver::new(&db);
-            print!("{}", nodels(&resolver, &noderange, &attributes, with_fieldname)?);
+            print!(
+                "{}",
+                nodels(&resolver, &noderange, &attributes, with_fieldname)?
+            );
             Ok(exit::SUCCESS)
         }
     }

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use super::{Error, Resolver};
 
 /// Short attribute names `nodels` accepts, as in xCAT.
-const SHORT_NAMES: [(&str, &str, &str); 2] =
-    [("groups", "nodelist", "groups"), ("tags", "nodelist", "groups")];
+const SHORT_NAMES: [(&str, &str, &str); 2] = [
+    ("groups", "nodelist", "groups"),
+    ("tags", "nodelist", "groups"),
+];
 
 /// One requested attribute: `table.column` or a short name.
 #[derive(Clone, Debug, PartialEq, Eq)]

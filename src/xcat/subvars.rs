@@ -223,7 +223,9 @@ mod tests {
         assert_eq!(s("/st/$site.zero", Kind::Dir), "//st/UNDEFINED");
         // xCAT would insert UNDEFINED for a column that does not exist; a typo is better
         // reported than turned into a path.
-        let e = subvars("/st/$nodetype", "cn1", Kind::Dir, &r).unwrap_err().to_string();
+        let e = subvars("/st/$nodetype", "cn1", Kind::Dir, &r)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no column `UNDEFINED`"), "{e}");
     }
 

@@ -5,16 +5,27 @@ use crate::support::{example_db, fixtures_bin, Run};
 
 #[test]
 fn lists_nodes_of_a_noderange_sorted() {
-    Run::extnfs(["nodels", "--db", &example_db(), "cn003,sn1nodes,-cn002,cn001"])
-        .success()
-        .stdout("cn001\ncn003\ncn004\ncn010\n");
+    Run::extnfs([
+        "nodels",
+        "--db",
+        &example_db(),
+        "cn003,sn1nodes,-cn002,cn001",
+    ])
+    .success()
+    .stdout("cn001\ncn003\ncn004\ncn010\n");
 }
 
 #[test]
 fn one_attribute_is_terse_like_xcat() {
-    Run::extnfs(["nodels", "--db", &example_db(), "cn001,cn010", "noderes.nfsserver"])
-        .success()
-        .stdout("cn001: nfs1\ncn010: <xcatmaster>\n");
+    Run::extnfs([
+        "nodels",
+        "--db",
+        &example_db(),
+        "cn001,cn010",
+        "noderes.nfsserver",
+    ])
+    .success()
+    .stdout("cn001: nfs1\ncn010: <xcatmaster>\n");
 }
 
 #[test]

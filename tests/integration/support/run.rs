@@ -26,7 +26,14 @@ impl Run {
         let mut cmd = Command::new(path);
         cmd.args(args);
         // Keep the caller's environment from leaking into what the binaries read.
-        for var in ["NODES", "ACTION", "XCAT_EXTNFS_CONFIG", "RSYNC_RSH", "NFSSERVER", "LOGLABEL"] {
+        for var in [
+            "NODES",
+            "ACTION",
+            "XCAT_EXTNFS_CONFIG",
+            "RSYNC_RSH",
+            "NFSSERVER",
+            "LOGLABEL",
+        ] {
             cmd.env_remove(var);
         }
         Run { cmd, out: None }
@@ -96,13 +103,21 @@ impl Run {
 
     pub fn stdout_has(mut self, needle: &str) -> Run {
         let got = self.stdout_text();
-        assert!(got.contains(needle), "stdout lacks {needle:?}\n{}", self.describe());
+        assert!(
+            got.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.describe()
+        );
         self
     }
 
     pub fn stderr_has(mut self, needle: &str) -> Run {
         let got = self.stderr_text();
-        assert!(got.contains(needle), "stderr lacks {needle:?}\n{}", self.describe());
+        assert!(
+            got.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.describe()
+        );
         self
     }
 }
