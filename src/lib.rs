@@ -9,6 +9,8 @@ pub mod config;
 pub mod exit;
 pub mod exports;
 pub mod host;
+pub mod lock;
+pub mod nim;
 pub mod pagingspace;
 pub mod process;
 pub mod remote;

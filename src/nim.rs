@@ -1,0 +1,182 @@
+//! NIM objects through `lsnim -l`: resource locations (checked to lie under `site.installdir`)
+//! and client names, parsed from the stanza output whatever its padding or an xdsh prefix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use crate::process::{find_program, Cmd, CommandError};
+
+/// A NIM question that could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum NimError {
+    #[error("lsnim failed for `{name}`: {source}")]
+    Command {
+        name: String,
+        #[source]
+        source: CommandError,
+    },
+    #[error("NIM resource `{name}` does not exist (lsnim -l {name})")]
+    NoResource { name: String },
+    #[error("NIM resource `{name}` has no location attribute")]
+    NoLocation { name: String },
+    #[error("NIM resource `{name}` is a {found}, not a {expected}")]
+    WrongType {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    #[error("NIM resource `{name}` is at {location}, which is not under site.installdir {installdir}; refusing to copy it")]
+    OutsideInstalldir {
+        name: String,
+        location: String,
+        installdir: String,
+    },
+}
+
+/// One NIM object: its name and attributes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NimObject {
+    pub name: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl NimObject {
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs.get(key).map(String::as_str)
+    }
+}
+
+/// Parses `lsnim -l` output: `attr = value` lines, values trimmed at both ends only (xCAT's
+/// reader strips all blanks, which breaks values like `ready for use`). A leading
+/// `host: ` that xdsh adds is removed.
+pub fn parse_stanza(name: &str, text: &str) -> NimObject {
+    let mut attrs = BTreeMap::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let key = key.rsplit(": ").next().unwrap_or(key).trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            continue;
+        }
+        attrs.insert(key.to_string(), value.trim().to_string());
+    }
+    NimObject {
+        name: name.to_string(),
+        attrs,
+    }
+}
+
+/// `lsnim` on this NIM master, with answers cached for the run.
+#[derive(Debug)]
+pub struct Nim {
+    program: String,
+    cache: Mutex<HashMap<String, Option<NimObject>>>,
+}
+
+impl Nim {
+    /// `program` is `lsnim` (found on PATH) unless given.
+    pub fn new(program: Option<&str>) -> Nim {
+        Nim {
+            program: program.unwrap_or("lsnim").to_string(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The object, or `None` when NIM says it does not exist.
+    pub fn lookup(&self, name: &str) -> Result<Option<NimObject>, NimError> {
+        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Ok(hit.clone());
+        }
+        let err = |source| NimError::Command {
+            name: name.to_string(),
+            source,
+        };
+        let program = find_program(&self.program).map_err(err)?;
+        let cmd = Cmd::new(program).args(["-l", name]);
+        let out = cmd.run().map_err(err)?;
+        let found = if out.success() {
+            Some(parse_stanza(name, &out.stdout))
+        } else if out.stderr.contains("0042-053") || out.stderr.contains("there is no NIM object") {
+            None
+        } else {
+            return Err(err(cmd.failed(out)));
+        };
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// Whether a NIM object (a machine, for client names) exists.
+    pub fn exists(&self, name: &str) -> Result<bool, NimError> {
+        Ok(self.lookup(name)?.is_some())
+    }
+
+    /// The location of a resource of the expected type, checked against `installdir`.
+    pub fn location(&self, name: &str, expected_type: &str, installdir: &str) -> Result<String, NimError> {
+        let obj = self.lookup(name)?.ok_or_else(|| NimError::NoResource {
+            name: name.to_string(),
+        })?;
+        if let Some(found) = obj.attr("type") {
+            if found != expected_type {
+                return Err(NimError::WrongType {
+                    name: name.to_string(),
+                    expected: expected_type.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        }
+        let location = obj.attr("location").filter(|l| !l.is_empty()).ok_or_else(|| {
+            NimError::NoLocation {
+                name: name.to_string(),
+            }
+        })?;
+        if !is_under(location, installdir) {
+            return Err(NimError::OutsideInstalldir {
+                name: name.to_string(),
+                location: location.to_string(),
+                installdir: installdir.to_string(),
+            });
+        }
+        Ok(location.trim_end_matches('/').to_string())
+    }
+}
+
+/// Whether `path` is strictly below `dir`, component-wise, with no `.`/`..` components.
+pub fn is_under(path: &str, dir: &str) -> bool {
+    if !path.starts_with('/') || path.split('/').any(|c| c == ".." || c == ".") {
+        return false;
+    }
+    let dir = dir.trim_end_matches('/');
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/') && rest.trim_matches('/').len() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_padded_and_prefixed_stanzas() {
+        let text = "71Bcosi:\n   class       = resources\n   Rstate      = ready for use\n   location    = /install/nim/spot/71Bcosi/usr\n";
+        let o = parse_stanza("71Bcosi", text);
+        assert_eq!(o.attr("Rstate"), Some("ready for use"));
+        assert_eq!(o.attr("location"), Some("/install/nim/spot/71Bcosi/usr"));
+        let o = parse_stanza("x", "sn1: x:\nsn1:    type = paging\n");
+        assert_eq!(o.attr("type"), Some("paging"));
+    }
+
+    #[test]
+    fn locations_must_be_under_installdir() {
+        assert!(is_under("/install/nim/spot/a/usr", "/install"));
+        assert!(is_under("/install/nim", "/install/"));
+        assert!(!is_under("/install", "/install"));
+        assert!(!is_under("/installx/nim", "/install"));
+        assert!(!is_under("/install/../etc", "/install"));
+        assert!(!is_under("install/nim", "/install"));
+        assert!(!is_under("/etc/nim", "/install"));
+    }
+}
