@@ -35,7 +35,11 @@ pub struct RunLock {
 impl RunLock {
     /// Takes `<dir>/<name>.lock`, waiting for another holder to finish; `waiting` is called
     /// once with the holder's pid (as far as it is known) before the wait.
-    pub fn acquire(dir: &Path, name: &str, waiting: impl FnOnce(Option<u32>)) -> Result<RunLock, LockError> {
+    pub fn acquire(
+        dir: &Path,
+        name: &str,
+        waiting: impl FnOnce(Option<u32>),
+    ) -> Result<RunLock, LockError> {
         let path = dir.join(format!("{name}.lock"));
         let mut file = OpenOptions::new()
             .read(true)
@@ -77,7 +81,11 @@ fn pid_file_lock(path: &Path, waiting: impl FnOnce(Option<u32>)) -> Result<RunLo
     let pid_path = path.with_extension("pid");
     let mut waiting = Some(waiting);
     loop {
-        match OpenOptions::new().write(true).create_new(true).open(&pid_path) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&pid_path)
+        {
             Ok(mut file) => {
                 let _ = writeln!(file, "{}", std::process::id());
                 return Ok(RunLock {

@@ -86,7 +86,12 @@ impl Nim {
 
     /// The object, or `None` when NIM says it does not exist.
     pub fn lookup(&self, name: &str) -> Result<Option<NimObject>, NimError> {
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
             return Ok(hit.clone());
         }
         let err = |source| NimError::Command {
@@ -116,7 +121,12 @@ impl Nim {
     }
 
     /// The location of a resource of the expected type, checked against `installdir`.
-    pub fn location(&self, name: &str, expected_type: &str, installdir: &str) -> Result<String, NimError> {
+    pub fn location(
+        &self,
+        name: &str,
+        expected_type: &str,
+        installdir: &str,
+    ) -> Result<String, NimError> {
         let obj = self.lookup(name)?.ok_or_else(|| NimError::NoResource {
             name: name.to_string(),
         })?;
@@ -129,11 +139,12 @@ impl Nim {
                 });
             }
         }
-        let location = obj.attr("location").filter(|l| !l.is_empty()).ok_or_else(|| {
-            NimError::NoLocation {
+        let location = obj
+            .attr("location")
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| NimError::NoLocation {
                 name: name.to_string(),
-            }
-        })?;
+            })?;
         if !is_under(location, installdir) {
             return Err(NimError::OutsideInstalldir {
                 name: name.to_string(),

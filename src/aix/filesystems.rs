@@ -63,10 +63,7 @@ pub fn redirect(text: &str, host: &str) -> Result<Option<String>, FilesystemsErr
 /// A stanza header: `name:` starting in column 0 (comments start with `*`).
 fn is_header(line: &str) -> bool {
     let t = line.trim_end();
-    !t.is_empty()
-        && !t.starts_with([' ', '\t', '*', '#'])
-        && t.ends_with(':')
-        && !t.contains('=')
+    !t.is_empty() && !t.starts_with([' ', '\t', '*', '#']) && t.ends_with(':') && !t.contains('=')
 }
 
 /// The byte range of the value in a `nodename = value` line.
@@ -95,8 +92,12 @@ mod tests {
         let out = redirect(NIM, "nfs1").unwrap().unwrap();
         assert_eq!(
             out,
-            NIM.replacen("= sn01\n\tdev\t\t= /install/nim/root", "= nfs1\n\tdev\t\t= /install/nim/root", 1)
-                .replacen("nodename        = sn01", "nodename        = nfs1", 1)
+            NIM.replacen(
+                "= sn01\n\tdev\t\t= /install/nim/root",
+                "= nfs1\n\tdev\t\t= /install/nim/root",
+                1
+            )
+            .replacen("nodename        = sn01", "nodename        = nfs1", 1)
         );
         assert!(out.contains("/home:\n\tnodename = sn01"));
         assert_eq!(redirect(&out, "nfs1").unwrap(), None, "idempotent");
@@ -106,12 +107,18 @@ mod tests {
     fn keeps_crlf_and_trailing_text() {
         let text = "/:\r\n  nodename = sn1  \r\n/usr:\r\n  nodename=sn1\r\n";
         let out = redirect(text, "nfs1").unwrap().unwrap();
-        assert_eq!(out, "/:\r\n  nodename = nfs1  \r\n/usr:\r\n  nodename=nfs1\r\n");
+        assert_eq!(
+            out,
+            "/:\r\n  nodename = nfs1  \r\n/usr:\r\n  nodename=nfs1\r\n"
+        );
     }
 
     #[test]
     fn missing_stanzas_are_errors() {
-        assert_eq!(redirect("/usr:\n nodename = a\n", "x"), Err(FilesystemsError::NoStanza("/")));
+        assert_eq!(
+            redirect("/usr:\n nodename = a\n", "x"),
+            Err(FilesystemsError::NoStanza("/"))
+        );
         assert_eq!(
             redirect("/:\n dev = /x\n/usr:\n nodename = a\n", "x"),
             Err(FilesystemsError::NoNodename("/"))

@@ -37,9 +37,15 @@ mod tests {
 
     #[test]
     fn comments_and_missing_newline() {
-        assert_eq!(ensure_entry("# 10.0.0.9 nfs1\n10.0.0.1 a", "10.0.0.9", "nfs1").unwrap(),
-            "# 10.0.0.9 nfs1\n10.0.0.1 a\n10.0.0.9 nfs1\n");
-        assert!(has_entry("10.0.0.9\tnfs1.cluster nfs1 # ha\n", "10.0.0.9", "nfs1"));
+        assert_eq!(
+            ensure_entry("# 10.0.0.9 nfs1\n10.0.0.1 a", "10.0.0.9", "nfs1").unwrap(),
+            "# 10.0.0.9 nfs1\n10.0.0.1 a\n10.0.0.9 nfs1\n"
+        );
+        assert!(has_entry(
+            "10.0.0.9\tnfs1.cluster nfs1 # ha\n",
+            "10.0.0.9",
+            "nfs1"
+        ));
         assert!(!has_entry("10.0.0.8 nfs1\n", "10.0.0.9", "nfs1"));
     }
 }

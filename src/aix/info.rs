@@ -53,13 +53,24 @@ fn redirect_location(line: &str, var: &str, host: &str) -> Option<String> {
 
 fn add_nim_host(line: &str, ip: &str, host: &str) -> Result<Option<String>, InfoError> {
     let open = line.find('"').ok_or(InfoError::BadHosts)?;
-    let close = line.rfind('"').filter(|&c| c > open).ok_or(InfoError::BadHosts)?;
+    let close = line
+        .rfind('"')
+        .filter(|&c| c > open)
+        .ok_or(InfoError::BadHosts)?;
     let entry = format!("{ip}:{host}");
     if line[open + 1..close].split_whitespace().any(|e| e == entry) {
         return Ok(None);
     }
-    let sep = if line[..close].ends_with([' ', '\t', '"']) { "" } else { " " };
-    Ok(Some(format!("{}{sep}{entry} {}", &line[..close], &line[close..])))
+    let sep = if line[..close].ends_with([' ', '\t', '"']) {
+        ""
+    } else {
+        " "
+    };
+    Ok(Some(format!(
+        "{}{sep}{entry} {}",
+        &line[..close],
+        &line[close..]
+    )))
 }
 
 #[cfg(test)]
@@ -90,14 +101,24 @@ mod tests {
     fn a_list_without_trailing_space_stays_separated() {
         let text = "export SPOT=a:/s\nexport ROOT=a:/r\nexport NIM_HOSTS=\"1.1.1.1:a\"\n";
         let out = redirect(text, "b", "2.2.2.2").unwrap().unwrap();
-        assert!(out.ends_with("export NIM_HOSTS=\"1.1.1.1:a 2.2.2.2:b \"\n"), "{out}");
+        assert!(
+            out.ends_with("export NIM_HOSTS=\"1.1.1.1:a 2.2.2.2:b \"\n"),
+            "{out}"
+        );
     }
 
     #[test]
     fn missing_lines_are_errors() {
-        assert_eq!(redirect("export ROOT=a:/r\n", "b", "1"), Err(InfoError::Missing("SPOT")));
         assert_eq!(
-            redirect("export SPOT=a:/s\nexport ROOT=a:/r\nexport NIM_HOSTS=x\n", "b", "1"),
+            redirect("export ROOT=a:/r\n", "b", "1"),
+            Err(InfoError::Missing("SPOT"))
+        );
+        assert_eq!(
+            redirect(
+                "export SPOT=a:/s\nexport ROOT=a:/r\nexport NIM_HOSTS=x\n",
+                "b",
+                "1"
+            ),
             Err(InfoError::BadHosts)
         );
     }
