@@ -64,6 +64,9 @@ pub struct ServerSettings {
     pub local_path: Option<PathBuf>,
     /// Host name or ssh alias to connect to (default: the `noderes.nfsserver` value).
     pub ssh_host: Option<String>,
+    /// The server's IP address as the nodes use it (default: resolved from its name). Written
+    /// into the nodes' hosts and `.info` files.
+    pub address: Option<String>,
     /// rsync on the server (`--rsync-path`).
     pub rsync_path: Option<String>,
     pub compress: Option<bool>,
@@ -110,6 +113,7 @@ pub struct ServerConfig {
     pub transport: TransportKind,
     pub local_path: Option<PathBuf>,
     pub ssh_host: String,
+    pub address: Option<String>,
     pub rsync_path: String,
     pub compress: bool,
     pub paging: PagingMode,
@@ -192,6 +196,11 @@ impl Config {
                     )));
                 }
             }
+            if let Some(a) = &server.address {
+                if a.parse::<std::net::IpAddr>().is_err() {
+                    return Err(invalid(format!("address `{a}` is not an IP address")));
+                }
+            }
             if server.jobs == 0 {
                 return Err(invalid("jobs must be at least 1".into()));
             }
@@ -225,6 +234,7 @@ impl Config {
                 .unwrap_or(TransportKind::Ssh),
             local_path: own.local_path.or(d.local_path.clone()),
             ssh_host: own.ssh_host.unwrap_or_else(|| name.to_string()),
+            address: own.address,
             rsync_path: own
                 .rsync_path
                 .or(d.rsync_path.clone())

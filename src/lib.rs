@@ -14,5 +14,7 @@ pub mod nim;
 pub mod pagingspace;
 pub mod process;
 pub mod remote;
+pub mod rsync;
+pub mod sync;
 pub mod syslog;
 pub mod xcat;

@@ -163,7 +163,7 @@ pub fn is_under(path: &str, dir: &str) -> bool {
     }
     let dir = dir.trim_end_matches('/');
     path.strip_prefix(dir)
-        .is_some_and(|rest| rest.starts_with('/') && rest.trim_matches('/').len() > 0)
+        .is_some_and(|rest| rest.starts_with('/') && !rest.trim_matches('/').is_empty())
 }
 
 #[cfg(test)]

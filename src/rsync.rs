@@ -1,0 +1,294 @@
+//! rsync as this project runs it: one command line per transfer (archive, hard links, numeric
+//! ids, protected arguments, filter rules from a file), and its statistics and changes read back.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::process::Cmd;
+
+/// One rsync run from a local directory to a directory on a server.
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    /// Local source directory (its contents are copied).
+    pub source: String,
+    /// rsync destination: `host:/path` or a local path.
+    pub dest: String,
+    /// Filter rules, in order (`+ /cn001/`, `- /*`, ...).
+    pub rules: Vec<String>,
+    pub delete: bool,
+    /// Keep holes (`-S`).
+    pub sparse: bool,
+    /// Skip files whose size already matches (paging files in use must not be rewritten).
+    pub size_only: bool,
+    pub compress: bool,
+    /// Receiver-side directory for temporary files, outside every synced tree.
+    pub temp_dir: Option<String>,
+    /// The remote shell (`-e`), `None` for a local destination.
+    pub rsh: Option<String>,
+    /// rsync on the server (`--rsync-path`).
+    pub rsync_path: Option<String>,
+}
+
+impl Job {
+    /// The command line; `rules_file` holds [`Job::rules`] (written by the caller) and
+    /// `dry_run` turns it into a comparison that changes nothing.
+    pub fn command(&self, program: &str, rules_file: Option<&Path>, dry_run: bool) -> Cmd {
+        let mut cmd = Cmd::new(program).args([
+            "-a",
+            "-H",
+            "--numeric-ids",
+            "-s",
+            "--stats",
+            "--out-format=%i %n%L",
+        ]);
+        if dry_run {
+            cmd = cmd.arg("-n");
+        }
+        if self.delete {
+            cmd = cmd.arg("--delete");
+        }
+        if self.sparse {
+            cmd = cmd.arg("-S");
+        }
+        if self.size_only {
+            cmd = cmd.arg("--size-only");
+        }
+        if self.compress {
+            cmd = cmd.arg("-z");
+        }
+        if let Some(dir) = &self.temp_dir {
+            cmd = cmd.arg(format!("--temp-dir={dir}"));
+        }
+        if let Some(rsh) = &self.rsh {
+            cmd = cmd.arg(format!("--rsh={rsh}"));
+        }
+        if let Some(path) = self.rsync_path.as_deref().filter(|p| *p != "rsync") {
+            cmd = cmd.arg(format!("--rsync-path={path}"));
+        }
+        if let Some(file) = rules_file {
+            cmd = cmd.arg(format!("--filter=merge {}", file.display()));
+        }
+        cmd.arg(with_slash(&self.source))
+            .arg(with_slash(&self.dest))
+    }
+}
+
+/// `dir/`: rsync copies the directory's contents into the destination directory itself.
+fn with_slash(dir: &str) -> String {
+    if dir.ends_with('/') {
+        dir.to_string()
+    } else {
+        format!("{dir}/")
+    }
+}
+
+/// What one run reported with `--stats`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Files and directories compared.
+    pub files: u64,
+    /// Regular files whose data was sent.
+    pub transferred: u64,
+    pub deleted: u64,
+    /// Size of the data of the transferred files.
+    pub transferred_bytes: u64,
+    /// Bytes on the wire, both ways.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// The statistics and the itemized changes (`%i %n` lines) in rsync's stdout.
+pub fn parse_output(stdout: &str) -> (Stats, Vec<String>) {
+    let mut stats = Stats::default();
+    let mut changes = Vec::new();
+    for line in stdout.lines() {
+        if is_itemized(line) {
+            changes.push(line.to_string());
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let number = leading_number(value);
+        match key.trim() {
+            "Number of files" => stats.files = number,
+            "Number of regular files transferred" | "Number of files transferred" => {
+                stats.transferred = number
+            }
+            "Number of deleted files" => stats.deleted = number,
+            "Total transferred file size" => stats.transferred_bytes = number,
+            "Total bytes sent" => stats.bytes_sent = number,
+            "Total bytes received" => stats.bytes_received = number,
+            _ => {}
+        }
+    }
+    // rsync before 3.1 has no deleted-file count; the itemized lines have it.
+    if stats.deleted == 0 {
+        stats.deleted = changes
+            .iter()
+            .filter(|c| c.starts_with("*deleting"))
+            .count() as u64;
+    }
+    (stats, changes)
+}
+
+/// An `--out-format=%i %n` line: 11 change characters (`>f+++++++++`) or `*deleting`.
+fn is_itemized(line: &str) -> bool {
+    let b = line.as_bytes();
+    if line.starts_with("*deleting") {
+        return true;
+    }
+    b.len() > 12
+        && matches!(b[0], b'<' | b'>' | b'c' | b'h' | b'.')
+        && matches!(b[1], b'f' | b'd' | b'L' | b'D' | b'S')
+        && b[11] == b' '
+}
+
+/// `1,234,567 bytes` → 1234567 (thousands separators of rsync ≥ 3.1 allowed).
+fn leading_number(text: &str) -> u64 {
+    text.trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// How an rsync exit status is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    /// 24: some source files vanished while copying; normal on live trees, reported.
+    Vanished,
+    Failed,
+}
+
+pub fn verdict(code: i32) -> Verdict {
+    match code {
+        0 => Verdict::Ok,
+        24 => Verdict::Vanished,
+        _ => Verdict::Failed,
+    }
+}
+
+/// What rsync's exit status means (rsync(1) EXIT VALUES, plus 255 for an ssh failure).
+pub fn meaning(code: i32) -> &'static str {
+    match code {
+        0 => "success",
+        1 => "syntax or usage error",
+        2 => "protocol incompatibility",
+        3 => "errors selecting input/output files or directories",
+        5 => "error starting client-server protocol",
+        10 => "error in socket I/O",
+        11 => "error in file I/O",
+        12 => "error in the rsync protocol data stream (often: the remote side died or is missing rsync)",
+        13 => "errors with program diagnostics",
+        14 => "error in IPC code",
+        20 => "received SIGUSR1 or SIGINT",
+        22 => "error allocating core memory buffers",
+        23 => "partial transfer due to error",
+        24 => "partial transfer due to vanished source files",
+        25 => "the --max-delete limit stopped deletions",
+        30 => "timeout in data send/receive",
+        35 => "timeout waiting for daemon connection",
+        124..=127 => "the remote shell failed or could not run rsync",
+        255 => "the connection failed (ssh exited with 255)",
+        -1 => "killed by a signal",
+        _ => "unknown error",
+    }
+}
+
+/// The version of an rsync binary from `rsync --version` (`rsync  version 3.2.7  protocol...`).
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "version")?;
+    let mut parts = words.get(at + 1)?.trim_start_matches('v').split('.');
+    let mut num = || -> Option<u32> {
+        parts
+            .next()
+            .map(|p| {
+                p.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|p| p.parse().ok())
+    };
+    Some((num()?, num().unwrap_or(0), num().unwrap_or(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_stats_of_old_and_new_rsync() {
+        let new = ">f+++++++++ cn001/etc/hosts\n*deleting   cn001/stale\ncd+++++++++ cn001/\n\n\
+                   Number of files: 1,234 (reg: 1,000, dir: 234)\nNumber of created files: 2\n\
+                   Number of deleted files: 1\nNumber of regular files transferred: 1\n\
+                   Total file size: 9,999 bytes\nTotal transferred file size: 1,024 bytes\n\
+                   Total bytes sent: 2,048\nTotal bytes received: 64\n";
+        let (stats, changes) = parse_output(new);
+        assert_eq!(
+            stats,
+            Stats {
+                files: 1234,
+                transferred: 1,
+                deleted: 1,
+                transferred_bytes: 1024,
+                bytes_sent: 2048,
+                bytes_received: 64
+            }
+        );
+        assert_eq!(changes.len(), 3);
+        let old = "Number of files: 12\nNumber of files transferred: 3\nTotal transferred file size: 300 bytes\n";
+        let (stats, changes) = parse_output(old);
+        assert_eq!(
+            (stats.files, stats.transferred, stats.transferred_bytes),
+            (12, 3, 300)
+        );
+        assert!(changes.is_empty());
+    }
+
+    #[test]
+    fn builds_the_command_line() {
+        let job = Job {
+            source: "/install/nim/root/img_root".into(),
+            dest: "nfs1:/install/nim/root/img_root".into(),
+            rules: vec!["+ /cn001/".into(), "- /*".into()],
+            delete: true,
+            sparse: false,
+            size_only: false,
+            compress: false,
+            temp_dir: Some("/install/.xcat-extnfs.tmp".into()),
+            rsh: Some("ssh -o BatchMode=yes".into()),
+            rsync_path: Some("/opt/freeware/bin/rsync".into()),
+        };
+        let line = job
+            .command("rsync", Some(Path::new("/tmp/r")), true)
+            .display();
+        assert_eq!(
+            line,
+            "rsync -a -H --numeric-ids -s --stats '--out-format=%i %n%L' -n --delete \
+             --temp-dir=/install/.xcat-extnfs.tmp '--rsh=ssh -o BatchMode=yes' \
+             --rsync-path=/opt/freeware/bin/rsync '--filter=merge /tmp/r' \
+             /install/nim/root/img_root/ nfs1:/install/nim/root/img_root/"
+        );
+    }
+
+    #[test]
+    fn versions_and_codes() {
+        assert_eq!(
+            parse_version("rsync  version 3.2.7  protocol version 31\n"),
+            Some((3, 2, 7))
+        );
+        assert_eq!(
+            parse_version("rsync version v3.3.0 protocol version 31"),
+            Some((3, 3, 0))
+        );
+        assert_eq!(verdict(24), Verdict::Vanished);
+        assert_eq!(verdict(23), Verdict::Failed);
+        assert!(meaning(255).contains("ssh"));
+    }
+}

@@ -1,0 +1,373 @@
+//! What each node needs on its external server: its nfsserver, image, NIM resources and
+//! client name, read from xCAT, NIM and the service node's own files. Nothing is changed here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Context, SyncError};
+use crate::host;
+use crate::nim::NimError;
+use crate::xcat;
+
+/// A NIM resource and its directory (the same path on the SN and on the server).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    pub name: String,
+    pub location: String,
+}
+
+/// Where a node's `/` comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "resource")]
+pub enum RootKind {
+    /// A `root` resource: the node's own `<location>/<nim>/`.
+    Own(Resource),
+    /// A `shared_root` resource: one tree, per-node files in `etc/.client_data/`.
+    Shared(Resource),
+}
+
+impl RootKind {
+    pub fn resource(&self) -> &Resource {
+        match self {
+            RootKind::Own(r) | RootKind::Shared(r) => r,
+        }
+    }
+}
+
+/// A node to put on an external server.
+#[derive(Clone, Debug, Serialize)]
+pub struct Target {
+    pub node: String,
+    /// The NIM client name: the short node name, or `<node>_<image>` (mkdsklsnode -n).
+    pub nim: String,
+    pub image: String,
+    /// `noderes.nfsserver` as resolved for this node.
+    pub server: String,
+    /// The node's IP address, when known (names the `.info` file).
+    pub ip: Option<String>,
+    pub spot: Resource,
+    pub root: RootKind,
+    pub paging: Option<Resource>,
+    pub dump: Option<Resource>,
+}
+
+/// How the nodes will name their server in the files mkdsklsnode edits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServerAddress {
+    pub host: String,
+    pub ip: String,
+}
+
+/// A node left alone, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    pub node: String,
+    pub reason: String,
+}
+
+/// A node that cannot be handled, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeFailure {
+    pub node: String,
+    pub message: String,
+}
+
+/// Everything gathered for a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Inventory {
+    pub targets: Vec<Target>,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<NodeFailure>,
+    pub servers: BTreeMap<String, ServerAddress>,
+}
+
+/// The node-level problems of gathering; table-level problems abort the run instead.
+enum NodeError {
+    Skip(String),
+    Fail(String),
+}
+
+impl From<NimError> for NodeError {
+    fn from(e: NimError) -> NodeError {
+        NodeError::Fail(e.to_string())
+    }
+}
+
+/// Gathers what `nodes` need. With `for_removal`, NIM clients are no longer expected to
+/// exist, so both possible client names are kept.
+pub fn gather(
+    ctx: &Context<'_>,
+    nodes: &[String],
+    for_removal: bool,
+) -> Result<Inventory, SyncError> {
+    let installdir = ctx.resolver.db().installdir()?;
+    let local = host::local_addresses();
+    let mut inv = Inventory::default();
+    let mut unresolvable: BTreeSet<String> = BTreeSet::new();
+    for node in nodes {
+        match target(
+            ctx,
+            node,
+            &installdir,
+            &local,
+            &mut inv.servers,
+            &mut unresolvable,
+        ) {
+            Ok(mut t) => {
+                if for_removal {
+                    t.nim = short_name(node).to_string();
+                }
+                inv.targets.push(t)
+            }
+            Err(NodeError::Skip(reason)) => inv.skipped.push(Skipped {
+                node: node.clone(),
+                reason,
+            }),
+            Err(NodeError::Fail(message)) => inv.failed.push(NodeFailure {
+                node: node.clone(),
+                message,
+            }),
+        }
+    }
+    if !for_removal {
+        let mut kept = Vec::new();
+        for mut t in std::mem::take(&mut inv.targets) {
+            match client_name(ctx, &t) {
+                Ok(nim) => {
+                    t.nim = nim;
+                    kept.push(t);
+                }
+                Err(message) => inv.failed.push(NodeFailure {
+                    node: t.node.clone(),
+                    message,
+                }),
+            }
+        }
+        inv.targets = kept;
+    }
+    Ok(inv)
+}
+
+fn target(
+    ctx: &Context<'_>,
+    node: &str,
+    installdir: &str,
+    local: &BTreeSet<IpAddr>,
+    servers: &mut BTreeMap<String, ServerAddress>,
+    unresolvable: &mut BTreeSet<String>,
+) -> Result<Target, NodeError> {
+    let r = ctx.resolver;
+    let fail = |e: xcat::ResolveError| match e {
+        xcat::ResolveError::Table(t) => NodeError::Fail(t.to_string()),
+        other => NodeError::Fail(other.to_string()),
+    };
+    host::validate_hostname(node).map_err(|e| NodeError::Fail(e.to_string()))?;
+    let server = r.attr(node, "noderes", "nfsserver").map_err(fail)?;
+    let server = match server.as_deref() {
+        None => {
+            return Err(NodeError::Skip(
+                "noderes.nfsserver is not set (served by its SN)".into(),
+            ))
+        }
+        Some("<xcatmaster>") => {
+            return Err(NodeError::Skip(
+                "noderes.nfsserver is <xcatmaster> (served by its SN)".into(),
+            ))
+        }
+        Some(s) => s.to_string(),
+    };
+    host::validate_hostname(&server)
+        .map_err(|e| NodeError::Fail(format!("noderes.nfsserver: {e}")))?;
+    let address = server_address(ctx, &server, servers, unresolvable)?;
+    if local.contains(
+        &address
+            .ip
+            .parse::<IpAddr>()
+            .map_err(|_| NodeError::Fail(format!("bad address {}", address.ip)))?,
+    ) {
+        return Err(NodeError::Skip(format!("nfsserver {server} is this host")));
+    }
+    let image = r
+        .attr(node, "nodetype", "provmethod")
+        .map_err(fail)?
+        .or(r.attr(node, "nodetype", "profile").map_err(fail)?)
+        .ok_or_else(|| {
+            NodeError::Fail("no image: nodetype.provmethod and nodetype.profile are unset".into())
+        })?;
+    let (spot, root, shared_root, paging, dump) = image_resources(ctx, &image)?;
+    let nim = ctx.nim;
+    let spot = Resource {
+        location: nim.location(&spot, "spot", installdir)?,
+        name: spot,
+    };
+    let root = match (shared_root, root) {
+        (Some(sr), _) => RootKind::Shared(Resource {
+            location: nim.location(&sr, "shared_root", installdir)?,
+            name: sr,
+        }),
+        (None, Some(root)) => RootKind::Own(Resource {
+            location: nim.location(&root, "root", installdir)?,
+            name: root,
+        }),
+        (None, None) => {
+            return Err(NodeError::Fail(format!(
+                "nimimage {image} names neither a root nor a shared_root resource"
+            )))
+        }
+    };
+    let paging = paging
+        .map(|p| {
+            nim.location(&p, "paging", installdir).map(|l| Resource {
+                name: p,
+                location: l,
+            })
+        })
+        .transpose()?;
+    let dump = dump
+        .map(|d| {
+            nim.location(&d, "dump", installdir).map(|l| Resource {
+                name: d,
+                location: l,
+            })
+        })
+        .transpose()?;
+    let ip = node_address(ctx, node);
+    Ok(Target {
+        node: node.to_string(),
+        nim: short_name(node).to_string(),
+        image,
+        server,
+        ip,
+        spot,
+        root,
+        paging,
+        dump,
+    })
+}
+
+type ImageRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The resource names of an image's `nimimage` row.
+fn image_resources(ctx: &Context<'_>, image: &str) -> Result<ImageRow, NodeError> {
+    let db = ctx.resolver.db();
+    let table = db
+        .table("nimimage")
+        .map_err(|e| NodeError::Fail(e.to_string()))?;
+    let col = |c: &str| table.column(c).map_err(|e| NodeError::Fail(e.to_string()));
+    let row = table.find(col("imagename")?, image).ok_or_else(|| {
+        NodeError::Fail(format!("image {image} has no row in the nimimage table"))
+    })?;
+    let get = |c: &str| -> Result<Option<String>, NodeError> {
+        if !table.has_column(c) {
+            return Ok(None);
+        }
+        Ok(table.value(row, col(c)?).map(str::to_string))
+    };
+    let spot =
+        get("spot")?.ok_or_else(|| NodeError::Fail(format!("nimimage {image} has no spot")))?;
+    Ok((
+        spot,
+        get("root")?,
+        get("shared_root")?,
+        get("paging")?,
+        get("dump")?,
+    ))
+}
+
+/// The server's name and address as the nodes will be told: the configured `address`, or the
+/// name resolved here; a server given as an address is used as both.
+fn server_address(
+    ctx: &Context<'_>,
+    server: &str,
+    servers: &mut BTreeMap<String, ServerAddress>,
+    unresolvable: &mut BTreeSet<String>,
+) -> Result<ServerAddress, NodeError> {
+    if let Some(a) = servers.get(server) {
+        return Ok(a.clone());
+    }
+    let unresolved = || {
+        NodeError::Fail(format!(
+            "cannot resolve the nfsserver {server} (add it to /etc/hosts or set address in [server.{server}] of the configuration)"
+        ))
+    };
+    if unresolvable.contains(server) {
+        return Err(unresolved());
+    }
+    let config = ctx.config.server(server);
+    let ip = match config.address {
+        Some(a) => a,
+        None => match host::primary_address(server) {
+            Some(ip) => ip.to_string(),
+            None => {
+                unresolvable.insert(server.to_string());
+                return Err(unresolved());
+            }
+        },
+    };
+    let address = ServerAddress {
+        host: server.to_string(),
+        ip,
+    };
+    servers.insert(server.to_string(), address.clone());
+    Ok(address)
+}
+
+/// The node's address: the resolver's answer, else `hosts.ip` from the xCAT database.
+fn node_address(ctx: &Context<'_>, node: &str) -> Option<String> {
+    if let Some(ip) = host::primary_address(node) {
+        return Some(ip.to_string());
+    }
+    let has_hosts = ctx
+        .resolver
+        .db()
+        .optional_table("hosts")
+        .ok()
+        .flatten()
+        .is_some();
+    if !has_hosts {
+        return None;
+    }
+    ctx.resolver
+        .attr(node, "hosts", "ip")
+        .ok()
+        .flatten()
+        .filter(|ip| ip.parse::<IpAddr>().is_ok())
+}
+
+/// The short host name (before the first dot), which NIM uses.
+pub fn short_name(node: &str) -> &str {
+    node.split('.').next().unwrap_or(node)
+}
+
+/// The NIM client name that exists: `<node>_<image>` (made by `mkdsklsnode -n`) or the short
+/// name; asked of NIM first, then looked for on disk.
+fn client_name(ctx: &Context<'_>, t: &Target) -> Result<String, String> {
+    let short = short_name(&t.node);
+    let candidates = [format!("{short}_{}", t.image), short.to_string()];
+    for c in &candidates {
+        if ctx.nim.exists(c).map_err(|e| e.to_string())? {
+            return Ok(c.clone());
+        }
+    }
+    for c in &candidates {
+        let marker = match &t.root {
+            RootKind::Own(r) => format!("{}/{c}", r.location),
+            RootKind::Shared(r) => format!("{}/etc/.client_data/hosts.{c}", r.location),
+        };
+        if ctx.sysroot.local(&marker).exists() {
+            return Ok(c.clone());
+        }
+    }
+    Err(format!(
+        "no NIM client {} or {} (lsnim -l), and no client files on this SN: was mkdsklsnode run for it here?",
+        candidates[1], candidates[0]
+    ))
+}

@@ -1,0 +1,241 @@
+//! `syncaixres`: keeps AIX diskless images (SPOT, root or shared_root with `.client_data`,
+//! paging, dump) of this SN's nodes on their external NFS server, and removes them on request.
+//!
+//! A run gathers ([`inventory`]), completes the mount redirection ([`redirect`]), plans as
+//! pure data ([`plan`]), executes ([`execute`]) and reports ([`report`]).
+
+pub mod execute;
+pub mod inventory;
+pub mod plan;
+pub mod redirect;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::{Config, ServerConfig};
+use crate::nim::Nim;
+use crate::remote::{Remote, RemoteError};
+use crate::syslog::Syslog;
+use crate::xcat::{self, Resolver};
+
+use plan::{DirState, Facts};
+use report::Report;
+
+/// What xCAT asked for (`ACTION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `diskless`: bring the server up to date.
+    Sync,
+    /// `remove`: delete the nodes' own data from the server.
+    Remove,
+}
+
+/// An error that stops the run before any change (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Xcat(#[from] xcat::Error),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
+
+impl From<xcat::TableError> for SyncError {
+    fn from(e: xcat::TableError) -> SyncError {
+        SyncError::Xcat(e.into())
+    }
+}
+
+/// The directory that stands for `/` when reading the SN's files (normally `/` itself).
+#[derive(Clone, Debug)]
+pub struct Sysroot(PathBuf);
+
+impl Sysroot {
+    pub fn new(root: &Path) -> Sysroot {
+        Sysroot(root.to_path_buf())
+    }
+
+    /// The local path of an absolute path on the SN.
+    pub fn local(&self, path: &str) -> PathBuf {
+        self.0.join(path.trim_start_matches('/'))
+    }
+}
+
+impl Facts for Sysroot {
+    fn dir(&self, path: &str) -> DirState {
+        match std::fs::read_dir(self.local(path)) {
+            Err(_) => DirState::Missing,
+            Ok(mut entries) => {
+                if entries.next().is_some() {
+                    DirState::Full
+                } else {
+                    DirState::Empty
+                }
+            }
+        }
+    }
+
+    fn file(&self, path: &str) -> bool {
+        self.local(path).is_file()
+    }
+}
+
+/// Where a run reads from.
+pub struct Context<'a> {
+    pub resolver: &'a Resolver<'a>,
+    pub nim: &'a Nim,
+    pub config: &'a Config,
+    pub sysroot: &'a Sysroot,
+}
+
+/// How a run is asked to behave.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub action: Action,
+    pub nodes: Vec<String>,
+    pub dry_run: bool,
+    /// Compare every synced scope again, also those the sync found unchanged.
+    pub verify: bool,
+    pub jobs: Option<usize>,
+    /// The local rsync program.
+    pub rsync: String,
+    /// Progress lines on stderr.
+    pub progress: bool,
+}
+
+/// Runs syncaixres; `say` receives each short line as it happens.
+pub fn run(
+    ctx: &Context<'_>,
+    opts: &Options,
+    syslog: &Syslog,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report, SyncError> {
+    let start = Instant::now();
+    let mut say = |line: String| {
+        syslog.info(&line);
+        say(&line);
+    };
+    let db = ctx.resolver.db();
+    let installdir = db.installdir()?;
+    let removal = opts.action == Action::Remove;
+    let inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    let mut report = Report {
+        action: if removal { "remove" } else { "diskless" }.into(),
+        dry_run: opts.dry_run,
+        nodes: opts.nodes.clone(),
+        skipped: inv.skipped.clone(),
+        failed: inv.failed.clone(),
+        ..Report::default()
+    };
+    for s in &inv.skipped {
+        say(format!("{}: skipped: {}", s.node, s.reason));
+    }
+    let mut targets = inv.targets.clone();
+    if !removal {
+        let (edits, failed) = redirect::plan(ctx.sysroot, &db.tftpdir()?, &targets, &inv.servers);
+        report.failed.extend(failed);
+        for e in &edits {
+            if opts.dry_run {
+                say(format!("{}: would edit {} ({})", e.node, e.path, e.what));
+            } else if let Err(err) = redirect::apply(ctx.sysroot, e) {
+                report.failed.push(inventory::NodeFailure {
+                    node: e.node.clone(),
+                    message: format!("cannot write {}: {err}", e.path),
+                });
+            } else {
+                say(format!("{}: edited {} ({})", e.node, e.path, e.what));
+            }
+        }
+        report.edits = edits;
+    }
+    let failed: std::collections::BTreeSet<String> =
+        report.failed.iter().map(|f| f.node.clone()).collect();
+    targets.retain(|t| !failed.contains(&t.node));
+
+    let mut servers: BTreeMap<String, ServerConfig> = BTreeMap::new();
+    let mut remotes: BTreeMap<String, Remote> = BTreeMap::new();
+    for t in &targets {
+        if !servers.contains_key(&t.server) {
+            let config = ctx.config.server(&t.server);
+            remotes.insert(t.server.clone(), Remote::new(&config)?);
+            servers.insert(t.server.clone(), config);
+        }
+    }
+    report.plan = if removal {
+        plan::plan_remove(&targets, &servers)
+    } else {
+        plan::plan_sync(&targets, ctx.sysroot, &servers, &remotes, &installdir)
+    };
+
+    if opts.dry_run {
+        for line in report::plan_lines(&report.plan, &opts.rsync, ctx.sysroot) {
+            say(line);
+        }
+        for line in report.failure_lines() {
+            say(line);
+        }
+        report.seconds = start.elapsed().as_secs_f64();
+        say(report.summary());
+        return Ok(report);
+    }
+
+    let jobs = opts
+        .jobs
+        .or_else(|| servers.values().map(|s| s.jobs).max())
+        .unwrap_or(4);
+    let executor = execute::Executor {
+        remotes: &remotes,
+        sysroot: ctx.sysroot,
+        syslog,
+        rsync: opts.rsync.clone(),
+        jobs,
+        progress: opts.progress,
+    };
+    let down = executor.prepare(&report.plan.steps, &plan::temp_dir(&installdir));
+    let (ready, unreachable): (Vec<_>, Vec<_>) = report
+        .plan
+        .steps
+        .iter()
+        .cloned()
+        .partition(|s| !down.contains_key(&s.server));
+    let mut results = executor.run(&ready);
+    for s in &unreachable {
+        results.push(execute::StepResult {
+            server: s.server.clone(),
+            label: s.label.clone(),
+            nodes: s.nodes.clone(),
+            error: Some(down[&s.server].clone()),
+            ..Default::default()
+        });
+    }
+    for r in &results {
+        say(report::result_line(r));
+    }
+    if !removal {
+        report.verification = executor.verify(&ready, &results[..ready.len()], opts.verify);
+        for v in &report.verification {
+            if opts.verify || v.differences != Some(0) {
+                say(report::verification_line(v));
+            }
+        }
+        if !opts.verify && !report.verification.is_empty() {
+            let clean = report
+                .verification
+                .iter()
+                .filter(|v| v.differences == Some(0))
+                .count();
+            say(format!(
+                "verified: {clean} of {} synced scope(s) match the server",
+                report.verification.len()
+            ));
+        }
+    }
+    report.results = results;
+    for line in report.failure_lines() {
+        say(line);
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    say(report.summary());
+    Ok(report)
+}

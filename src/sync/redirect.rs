@@ -1,0 +1,155 @@
+//! The mount redirection mkdsklsnode makes for an external NFS server, checked and completed:
+//! `nodename` of `/` and `/usr`, the server's hosts entry, and `SPOT`/`ROOT`/`NIM_HOSTS` in `.info`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::inventory::{NodeFailure, RootKind, ServerAddress, Target};
+use super::Sysroot;
+use crate::aix::{filesystems, hosts, info};
+
+/// One file to rewrite.
+#[derive(Clone, Debug, Serialize)]
+pub struct Edit {
+    pub node: String,
+    /// The file, as a path on the SN.
+    pub path: String,
+    /// What changes, for the admin.
+    pub what: String,
+    /// The new content.
+    #[serde(skip)]
+    pub content: String,
+}
+
+/// The edits the targets need; nodes whose files are missing or malformed fail.
+pub fn plan(
+    sysroot: &Sysroot,
+    tftpdir: &str,
+    targets: &[Target],
+    servers: &BTreeMap<String, ServerAddress>,
+) -> (Vec<Edit>, Vec<NodeFailure>) {
+    let mut edits = Vec::new();
+    let mut failed = Vec::new();
+    for t in targets {
+        let server = &servers[&t.server];
+        match node_edits(sysroot, tftpdir, t, server) {
+            Ok(mut e) => edits.append(&mut e),
+            Err(message) => failed.push(NodeFailure {
+                node: t.node.clone(),
+                message,
+            }),
+        }
+    }
+    (edits, failed)
+}
+
+fn node_edits(
+    sysroot: &Sysroot,
+    tftpdir: &str,
+    t: &Target,
+    server: &ServerAddress,
+) -> Result<Vec<Edit>, String> {
+    let (fs_path, hosts_path) = match &t.root {
+        RootKind::Own(r) => (
+            format!("{}/{}/etc/filesystems", r.location, t.nim),
+            format!("{}/{}/etc/hosts", r.location, t.nim),
+        ),
+        RootKind::Shared(r) => (
+            format!("{}/etc/.client_data/filesystems.{}", r.location, t.nim),
+            format!("{}/etc/.client_data/hosts.{}", r.location, t.nim),
+        ),
+    };
+    let mut edits = Vec::new();
+    let text = read(sysroot, &fs_path)?;
+    if let Some(content) =
+        filesystems::redirect(&text, &server.host).map_err(|e| format!("{fs_path}: {e}"))?
+    {
+        edits.push(edit(
+            t,
+            &fs_path,
+            format!("/ and /usr mounted from {}", server.host),
+            content,
+        ));
+    }
+    // A server given by address has no name to add to the hosts file.
+    if server.host != server.ip {
+        let text = read(sysroot, &hosts_path)?;
+        if let Some(content) = hosts::ensure_entry(&text, &server.ip, &server.host) {
+            edits.push(edit(
+                t,
+                &hosts_path,
+                format!("added {} {}", server.ip, server.host),
+                content,
+            ));
+        }
+    }
+    if matches!(t.root, RootKind::Own(_)) {
+        let path = info_file(sysroot, tftpdir, t)?;
+        let text = read(sysroot, &path)?;
+        if let Some(content) =
+            info::redirect(&text, &server.host, &server.ip).map_err(|e| format!("{path}: {e}"))?
+        {
+            edits.push(edit(
+                t,
+                &path,
+                format!("SPOT and ROOT from {}, NIM_HOSTS has it", server.host),
+                content,
+            ));
+        }
+    }
+    Ok(edits)
+}
+
+fn edit(t: &Target, path: &str, what: String, content: String) -> Edit {
+    Edit {
+        node: t.node.clone(),
+        path: path.to_string(),
+        what,
+        content,
+    }
+}
+
+/// `<tftpdir>/<ip>.info` (aixinstall) or `<tftpdir>/<node>.info` (PPCboot), whichever exists.
+fn info_file(sysroot: &Sysroot, tftpdir: &str, t: &Target) -> Result<String, String> {
+    let dir = tftpdir.trim_end_matches('/');
+    let mut candidates = Vec::new();
+    if let Some(ip) = &t.ip {
+        candidates.push(format!("{dir}/{ip}.info"));
+    }
+    candidates.push(format!("{dir}/{}.info", t.node));
+    candidates
+        .iter()
+        .find(|c| sysroot.local(c).is_file())
+        .cloned()
+        .ok_or_else(|| format!("no NIM info file ({}) on this SN", candidates.join(" or ")))
+}
+
+fn read(sysroot: &Sysroot, path: &str) -> Result<String, String> {
+    std::fs::read(sysroot.local(path))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// Writes an edit atomically: a temporary file in the same directory, mode and owner of the
+/// original, then a rename over it.
+pub fn apply(sysroot: &Sysroot, edit: &Edit) -> std::io::Result<()> {
+    let path = sysroot.local(&edit.path);
+    let meta = std::fs::metadata(&path)?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".xcat-extnfs.")
+        .tempfile_in(dir)?;
+    tmp.write_all(edit.content.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    std::fs::set_permissions(tmp.path(), meta.permissions())?;
+    {
+        use std::os::unix::fs::MetadataExt;
+        // Ownership can only be kept as root; a non-root run keeps its own.
+        let _ = std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()));
+    }
+    tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(())
+}

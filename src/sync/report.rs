@@ -1,0 +1,205 @@
+//! What a syncaixres run tells the admin: one short line per action (xCAT shows them with the
+//! command's output), a summary, and the whole plan and results as JSON on request.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::execute::{StepResult, Verification};
+use super::inventory::{NodeFailure, Skipped};
+use super::plan::{Plan, StepKind};
+use super::redirect::Edit;
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Everything a run did or would do.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub action: String,
+    pub dry_run: bool,
+    pub nodes: Vec<String>,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<NodeFailure>,
+    pub edits: Vec<Edit>,
+    pub plan: Plan,
+    pub results: Vec<StepResult>,
+    pub verification: Vec<Verification>,
+    pub exports: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Nodes with at least one failure, with their messages (a failed step by its label; its
+    /// line says why).
+    pub fn failed_nodes(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in self.failed.iter().chain(&self.plan.failed) {
+            out.entry(&f.node).or_default().push(&f.message);
+        }
+        for r in &self.results {
+            if r.error.is_some() {
+                for n in &r.nodes {
+                    out.entry(n).or_default().push(&r.label);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether anything failed or is left different on a server.
+    pub fn has_failures(&self) -> bool {
+        !self.failed_nodes().is_empty()
+            || self.results.iter().any(|r| !r.ok)
+            || self.verification.iter().any(|v| v.differences != Some(0))
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        if self.has_failures() {
+            crate::exit::FAILURE
+        } else {
+            crate::exit::SUCCESS
+        }
+    }
+
+    /// The closing line.
+    pub fn summary(&self) -> String {
+        let servers: std::collections::BTreeSet<&str> =
+            self.plan.steps.iter().map(|s| s.server.as_str()).collect();
+        let failed = self.failed_nodes();
+        let done = self.nodes.len()
+            - self.skipped.len()
+            - failed.len().min(self.nodes.len() - self.skipped.len());
+        let verb = match (self.action.as_str(), self.dry_run) {
+            (_, true) => "planned",
+            ("remove", false) => "removed from",
+            _ => "synced to",
+        };
+        let mut line = format!(
+            "{done} node(s) {verb} {} server(s), {} skipped, {} failed; {} step(s)",
+            servers.len(),
+            self.skipped.len(),
+            failed.len(),
+            self.plan.steps.len()
+        );
+        if !self.dry_run {
+            let sent: u64 = self.results.iter().map(|r| r.stats.transferred_bytes).sum();
+            let files: u64 = self.results.iter().map(|r| r.stats.transferred).sum();
+            line.push_str(&format!(", {files} file(s) sent ({})", bytes(sent)));
+            if !self.verification.is_empty() {
+                let diffs: usize = self.verification.iter().filter_map(|v| v.differences).sum();
+                line.push_str(&format!(", {diffs} difference(s) left"));
+            }
+        }
+        line.push_str(&format!(" in {:.1} s", self.seconds));
+        line
+    }
+
+    /// The failed nodes, one line each (for the end of the output).
+    pub fn failure_lines(&self) -> Vec<String> {
+        self.failed_nodes()
+            .into_iter()
+            .map(|(node, messages)| format!("{node}: FAILED: {}", messages.join("; ")))
+            .collect()
+    }
+}
+
+/// A planned step as one line (for `--dry-run`), with the command that would run.
+pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &super::Sysroot) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &plan.steps {
+        let head = format!("{}: {} ({} node(s))", s.server, s.label, s.nodes.len());
+        match &s.kind {
+            StepKind::Rsync(job) => {
+                let mut job = job.clone();
+                job.source = sysroot.local(&job.source).display().to_string();
+                out.push(format!(
+                    "{head}: {}",
+                    job.command(rsync, None, false).display()
+                ));
+                if !job.rules.is_empty() {
+                    out.push(format!("    filter: {}", job.rules.join(" | ")));
+                }
+            }
+            StepKind::Allocate { dirs } => out.push(format!(
+                "{head}: create sparse paging files of the SN's sizes in {}",
+                dirs.join(" ")
+            )),
+            StepKind::Remove { entries } => {
+                out.push(format!("{head}: delete on the server:"));
+                for e in entries {
+                    out.push(match e {
+                        super::plan::RemoveEntry::Dir(d) => format!("    {d}/"),
+                        super::plan::RemoveEntry::Files { dir, suffix } => {
+                            format!("    {dir}/*.{suffix}")
+                        }
+                    });
+                }
+            }
+            StepKind::Refused { reason } => out.push(format!("{head}: REFUSED: {reason}")),
+        }
+    }
+    out
+}
+
+/// A step result as one line.
+pub fn result_line(r: &StepResult) -> String {
+    let mut line = format!("{}: {}: ", r.server, r.label);
+    match &r.error {
+        Some(e) => line.push_str(&format!("FAILED: {e}")),
+        None if r.label.starts_with("remove") => {
+            line.push_str(&format!("{} item(s) removed", r.changes))
+        }
+        None if r.stats.files == 0 && r.changes > 0 => {
+            line.push_str(&format!("{} file(s) created", r.changes))
+        }
+        None => line.push_str(&format!(
+            "{} checked, {} sent ({}), {} deleted",
+            r.stats.files,
+            r.stats.transferred,
+            bytes(r.stats.transferred_bytes),
+            r.stats.deleted
+        )),
+    }
+    if let Some(w) = &r.warning {
+        line.push_str(&format!("; warning: {w}"));
+    }
+    line
+}
+
+pub fn verification_line(v: &Verification) -> String {
+    match (&v.differences, &v.error) {
+        (Some(0), _) => format!("{}: {}: verified, no differences", v.server, v.label),
+        (Some(n), _) => format!(
+            "{}: {}: VERIFY FAILED: {n} difference(s) remain",
+            v.server, v.label
+        ),
+        (None, e) => format!(
+            "{}: {}: VERIFY FAILED: {}",
+            v.server,
+            v.label,
+            e.as_deref().unwrap_or("comparison failed")
+        ),
+    }
+}
+
+/// Bytes in binary units, one decimal.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
