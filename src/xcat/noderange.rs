@@ -355,7 +355,7 @@ impl<'a> Expander<'a> {
             (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
         } else {
             let count = atom.matches('-').count();
-            if count % 2 == 0 {
+            if count.is_multiple_of(2) {
                 return Ok(self.unknown(atom, verify));
             }
             let split = atom
