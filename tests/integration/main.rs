@@ -5,3 +5,4 @@ mod nodels;
 mod properties;
 mod redirectps;
 mod support;
+mod syncaixres;

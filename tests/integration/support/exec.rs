@@ -74,32 +74,74 @@ pub trait CommandExt {
     fn run_bounded(&mut self) -> Finished {
         self.run_within(COMMAND_LIMIT)
     }
+
+    /// Starts the command (stdin empty, output captured) for [`Running::finish`] to collect,
+    /// so that several commands can run at the same moment.
+    fn spawn_bounded(&mut self) -> Running;
+}
+
+/// A started command; [`Running::finish`] waits for it within [`COMMAND_LIMIT`].
+pub struct Running {
+    command: String,
+    child: std::process::Child,
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+}
+
+impl Running {
+    pub fn finish(&mut self) -> Finished {
+        let Some(status) = wait_for_exit(&mut self.child, COMMAND_LIMIT) else {
+            kill_and_reap(&mut self.child);
+            panic!(
+                "`{}` did not finish within {COMMAND_LIMIT:?} and was killed; stderr so far:\n{}",
+                self.command,
+                read_all(self.stderr.try_clone().expect("clone stderr file"))
+            );
+        };
+        Finished {
+            command: self.command.clone(),
+            status,
+            stdout: read_all(self.stdout.try_clone().expect("clone stdout file")),
+            stderr: read_all(self.stderr.try_clone().expect("clone stderr file")),
+        }
+    }
 }
 
 impl CommandExt for Command {
     fn run_within(&mut self, limit: Duration) -> Finished {
+        let mut running = self.spawn_bounded();
+        let Some(status) = wait_for_exit(&mut running.child, limit) else {
+            kill_and_reap(&mut running.child);
+            panic!(
+                "`{}` did not finish within {limit:?} and was killed; stderr so far:\n{}",
+                running.command,
+                read_all(running.stderr)
+            );
+        };
+        Finished {
+            command: running.command,
+            status,
+            stdout: read_all(running.stdout),
+            stderr: read_all(running.stderr),
+        }
+    }
+
+    fn spawn_bounded(&mut self) -> Running {
         let command = describe(self);
         // Files rather than pipes: a grandchild that keeps the output open cannot block us.
         let stdout = tempfile::tempfile().expect("temporary file for stdout");
         let stderr = tempfile::tempfile().expect("temporary file for stderr");
-        let mut child = self
+        let child = self
             .stdin(Stdio::null())
             .stdout(stdout.try_clone().expect("clone stdout file"))
             .stderr(stderr.try_clone().expect("clone stderr file"))
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
-        let Some(status) = wait_for_exit(&mut child, limit) else {
-            kill_and_reap(&mut child);
-            panic!(
-                "`{command}` did not finish within {limit:?} and was killed; stderr so far:\n{}",
-                read_all(stderr)
-            );
-        };
-        Finished {
+        Running {
             command,
-            status,
-            stdout: read_all(stdout),
-            stderr: read_all(stderr),
+            child,
+            stdout,
+            stderr,
         }
     }
 }

@@ -36,7 +36,7 @@ mod sn;
 mod ssh;
 
 pub use client::Client;
-pub use exec::{wait_until, CommandExt, Finished, COMMAND_LIMIT};
+pub use exec::{wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
 pub use fixtures::{example_db, fixtures_bin, root};
 pub use host::{Host, Tree};
 pub use lab::{require, Lab};

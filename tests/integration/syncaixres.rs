@@ -1,0 +1,603 @@
+//! `syncaixres` end to end: the bundled example's two SNs, each in its own mount namespace, sync
+//! over real ssh and rsync to an external server in its own network namespace.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{fixtures_bin, root, CommandExt, Finished, Host, Lab, Server, Sn, Tree};
+
+const NFS: &str = "nfs1";
+const SPOT: &str = "install/nim/spot/71Bcosi/usr";
+const ROOT: &str = "install/nim/root/71Bcosi_root";
+const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
+const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
+const SR_PAGING: &str = "install/nim/paging/71Bsr_paging";
+const PAGE: u64 = 64 << 20;
+
+/// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
+/// (`mkdsklsnode -n` names for its non-shared image).
+struct Cluster<'l> {
+    lab: &'l Lab,
+    nfs: Server<'l>,
+    sns: BTreeMap<&'static str, Sn<'l>>,
+    db: PathBuf,
+}
+
+impl<'l> Cluster<'l> {
+    fn new(lab: &'l Lab) -> Cluster<'l> {
+        let nfs = lab.server(NFS);
+        lab.hosts(&[
+            (NFS, nfs.addr()),
+            ("sn1", lab.sn_addr()),
+            ("sn2", lab.sn_addr()),
+        ]);
+        let db = lab.dir().join("db");
+        copy_tree(&root().join("examples/cluster/db"), &db);
+        let mut sns = BTreeMap::new();
+        for name in ["sn1", "sn2"] {
+            let sn = lab.sn(name);
+            let example = root().join("examples/cluster");
+            copy_tree(&example.join("common"), sn.root());
+            copy_tree(&example.join(name), sn.root());
+            for dir in paging_dirs(name) {
+                sn.sparse(format!("{dir}/swapnfs0"), PAGE);
+            }
+            // A hard link in the SPOT, which must stay one on the server.
+            let ksh = sn.path(format!("{SPOT}/bin/ksh"));
+            std::fs::hard_link(&ksh, sn.path(format!("{SPOT}/bin/rksh"))).unwrap();
+            let config = format!(
+                "syslog = false\nlog_file = \"{log}\"\nlock_dir = \"{lock}\"\n",
+                log = lab.dir().join(format!("{name}.log")).display(),
+                lock = sn.mkdir("lock").display(),
+            );
+            sn.write("extnfs.toml", config);
+            sns.insert(name, sn);
+        }
+        Cluster { lab, nfs, sns, db }
+    }
+
+    fn sn(&self, name: &str) -> &Sn<'l> {
+        &self.sns[name]
+    }
+
+    /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`.
+    fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+        let s = self.sn(sn);
+        let mut cmd = s.command(env!("CARGO_BIN_EXE_syncaixres"));
+        cmd.args(["--db", &self.db.display().to_string()])
+            .arg("--config")
+            .arg(s.path("extnfs.toml"))
+            .env("NODES", nodes)
+            .env("ACTION", action)
+            .env("RSYNC_RSH", self.lab.rsync_rsh())
+            .env("LSNIM_DB", s.path("lsnim.db"))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    fixtures_bin().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            );
+        cmd
+    }
+
+    fn sync(&self, sn: &str) -> Finished {
+        self.syncaixres(sn, sn_nodes(sn), "diskless").run_bounded()
+    }
+}
+
+fn sn_nodes(sn: &str) -> &'static str {
+    match sn {
+        "sn1" => "cn001,cn002,cn003,cn004,cn010",
+        _ => "cn005,cn006,cn007,cn008",
+    }
+}
+
+fn paging_dirs(sn: &str) -> Vec<String> {
+    let names: &[&str] = match sn {
+        "sn1" => &[
+            "71Bcosi_paging/cn001",
+            "71Bcosi_paging/cn002",
+            "71Bsr_paging/cn003",
+            "71Bsr_paging/cn004",
+        ],
+        _ => &[
+            "71Bcosi_paging/cn005_71Bcosi",
+            "71Bcosi_paging/cn006_71Bcosi",
+            "71Bsr_paging/cn007",
+            "71Bsr_paging/cn008",
+        ],
+    };
+    names
+        .iter()
+        .map(|n| format!("install/nim/paging/{n}"))
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    std::fs::create_dir_all(to).unwrap();
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Everything about a tree that a copy must keep: type, mode, owner, content, link target,
+/// and which paths share an inode.
+fn digest(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut inodes: BTreeMap<u64, String> = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.is_symlink() {
+                format!("link {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else {
+                let content = if m.len() > 1 << 20 {
+                    format!("{} bytes", m.len())
+                } else {
+                    format!("{:?}", std::fs::read(&p).unwrap())
+                };
+                let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone()).clone();
+                format!("file {content} linked-to {first}")
+            };
+            out.insert(
+                rel,
+                format!(
+                    "{what} mode {:o} owner {}:{}",
+                    m.mode() & 0o7777,
+                    m.uid(),
+                    m.gid()
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn allocated(path: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(path).unwrap() {
+        let p = e.unwrap().path();
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        total += if m.is_dir() {
+            allocated(&p)
+        } else {
+            m.blocks() * 512
+        };
+    }
+    total
+}
+
+fn assert_same(a: &Path, b: &Path) {
+    let (da, db) = (digest(a), digest(b));
+    assert!(!da.is_empty(), "{} is empty", a.display());
+    assert_eq!(da, db, "{} and {} differ", a.display(), b.display());
+}
+
+#[test]
+fn first_sync_copies_everything_and_a_resync_copies_nothing() {
+    let lab = Lab::new("sync-first");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    let first = c.sync("sn1");
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .contains("cn010: skipped: noderes.nfsserver is <xcatmaster>"),
+        "{first}"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("verified: 5 of 5 synced scope(s) match the server"),
+        "{first}"
+    );
+
+    assert_same(&sn.path(SPOT), &c.nfs.path(SPOT));
+    for node in ["cn001", "cn002"] {
+        assert_same(
+            &sn.path(format!("{ROOT}/{node}")),
+            &c.nfs.path(format!("{ROOT}/{node}")),
+        );
+    }
+    assert_same(
+        &sn.path(format!("{SR}/etc/.client_data")),
+        &c.nfs.path(format!("{SR}/etc/.client_data")),
+    );
+    let link = std::fs::read_link(c.nfs.path(format!("{SPOT}/bin/sh"))).unwrap();
+    assert_eq!(link, Path::new("ksh"));
+    let setuid = std::fs::metadata(c.nfs.path(format!("{SPOT}/sbin/mount"))).unwrap();
+    assert_eq!(setuid.permissions().mode() & 0o7777, 0o4755);
+
+    // Sparse paging: the server's copies take about what the SN's take.
+    for dir in paging_dirs("sn1") {
+        let file = c.nfs.path(format!("{dir}/swapnfs0"));
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), PAGE);
+    }
+    let (on_sn, on_server) = (
+        allocated(&sn.path("install/nim/paging")),
+        allocated(&c.nfs.path("install/nim/paging")),
+    );
+    assert!(
+        on_server <= on_sn * 11 / 10 + 64 * 1024,
+        "server {on_server} B, SN {on_sn} B"
+    );
+
+    // The mount redirection, then a rerun: no edit, nothing sent, every scope verified.
+    let fs = std::fs::read_to_string(sn.path(format!("{ROOT}/cn001/etc/filesystems"))).unwrap();
+    assert_eq!(fs.matches("nodename\t= nfs1").count(), 2, "{fs}");
+    let info = std::fs::read_to_string(sn.path("tftpboot/10.1.1.1.info")).unwrap();
+    assert!(
+        info.contains(&format!(
+            "export SPOT={NFS}:/install/nim/spot/71Bcosi/usr\n"
+        )),
+        "{info}"
+    );
+    let server_ip = c.nfs.addr().to_string();
+    assert!(info.contains(&format!(" {server_ip}:{NFS} \"")), "{info}");
+    let hosts =
+        std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
+    assert!(hosts.ends_with(&format!("{server_ip} {NFS}\n")), "{hosts}");
+
+    let second = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .arg("--verify")
+        .run_bounded();
+    second.assert_success();
+    assert!(!second.stdout.contains("edited"), "{second}");
+    assert!(
+        second
+            .stdout
+            .contains(", 0 file(s) sent (0 B), 0 difference(s) left"),
+        "{second}"
+    );
+    assert_eq!(
+        second.stdout.matches("verified, no differences").count(),
+        5,
+        "{second}"
+    );
+    let hosts_again =
+        std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
+    assert_eq!(hosts, hosts_again, "the hosts entry is added once");
+}
+
+#[test]
+fn two_sns_syncing_at_the_same_moment_keep_each_others_nodes() {
+    let lab = Lab::new("sync-two");
+    let c = Cluster::new(&lab);
+    // A SPOT large enough that both runs write it at the same time.
+    for i in 0..1500 {
+        c.sn("sn1").write(
+            format!("{SPOT}/share/f{:02}/{i}", i % 37),
+            format!("file {i}\n"),
+        );
+    }
+    // The same SPOT on both SNs, mtimes included, as xCAT's prsync (-a) leaves it.
+    copy_tree(&c.sn("sn1").path(SPOT), &c.sn("sn2").path(SPOT));
+    for round in 0..2 {
+        let mut one = c
+            .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+            .spawn_bounded();
+        let mut two = c
+            .syncaixres("sn2", sn_nodes("sn2"), "diskless")
+            .spawn_bounded();
+        let (a, b) = (one.finish(), two.finish());
+        a.assert_success();
+        b.assert_success();
+        assert!(a.stdout.contains("0 failed"), "round {round}: {a}");
+        assert!(b.stdout.contains("0 failed"), "round {round}: {b}");
+    }
+    assert_same(&c.sn("sn1").path(SPOT), &c.nfs.path(SPOT));
+    for (sn, nim) in [
+        ("sn1", "cn001"),
+        ("sn1", "cn002"),
+        ("sn2", "cn005_71Bcosi"),
+        ("sn2", "cn006_71Bcosi"),
+    ] {
+        assert_same(
+            &c.sn(sn).path(format!("{ROOT}/{nim}")),
+            &c.nfs.path(format!("{ROOT}/{nim}")),
+        );
+    }
+    let client_data: Vec<String> = std::fs::read_dir(c.nfs.path(format!("{SR}/etc/.client_data")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let expected: Vec<String> = ["filesystems", "hosts"]
+        .iter()
+        .flat_map(|f| ["cn003", "cn004", "cn007", "cn008"].map(|n| format!("{f}.{n}")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(client_data, expected);
+    for sn in ["sn1", "sn2"] {
+        for dir in paging_dirs(sn) {
+            assert!(c.nfs.path(format!("{dir}/swapnfs0")).exists(), "{dir}");
+        }
+    }
+}
+
+#[test]
+fn removal_deletes_only_the_removed_nodes() {
+    let lab = Lab::new("sync-remove");
+    let c = Cluster::new(&lab);
+    c.sync("sn1").assert_success();
+    c.sync("sn2").assert_success();
+    let out = c.syncaixres("sn2", "cn005,cn007", "remove").run_bounded();
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains("nfs1: remove 2 node(s): 5 item(s) removed"),
+        "{out}"
+    );
+    for gone in [
+        format!("{ROOT}/cn005_71Bcosi"),
+        format!("{COSI_PAGING}/cn005_71Bcosi"),
+        format!("{SR}/etc/.client_data/hosts.cn007"),
+        format!("{SR}/etc/.client_data/filesystems.cn007"),
+        format!("{SR_PAGING}/cn007"),
+    ] {
+        assert!(!c.nfs.path(&gone).exists(), "{gone} is still on the server");
+    }
+    for kept in [
+        format!("{ROOT}/cn006_71Bcosi/etc/hosts"),
+        format!("{ROOT}/cn001/etc/hosts"),
+        format!("{SR}/etc/.client_data/hosts.cn008"),
+        format!("{SR}/etc/.client_data/hosts.cn003"),
+        format!("{SR_PAGING}/cn004/swapnfs0"),
+        format!("{SPOT}/bin/ksh"),
+    ] {
+        assert!(c.nfs.path(&kept).exists(), "{kept} was removed");
+    }
+}
+
+#[test]
+fn other_actions_do_nothing() {
+    let lab = Lab::new("sync-action");
+    let c = Cluster::new(&lab);
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "standalone")
+        .run_bounded();
+    out.assert_success();
+    assert_eq!(
+        out.stdout,
+        "syncaixres: nothing to do for action standalone\n"
+    );
+    assert!(!c.nfs.path("install/nim").exists());
+}
+
+#[test]
+fn dry_run_changes_nothing_here_or_there() {
+    let lab = Lab::new("sync-dry");
+    let c = Cluster::new(&lab);
+    let before = (digest(c.sn("sn1").root()), digest(c.nfs.root()));
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .arg("--dry-run")
+        .run_bounded();
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains("cn001: would edit /tftpboot/10.1.1.1.info"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("filter: + /cn001/ | + /cn002/ | - /*"),
+        "{out}"
+    );
+    assert_eq!((digest(c.sn("sn1").root()), digest(c.nfs.root())), before);
+
+    let json = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .args(["--dry-run", "--format", "json"])
+        .run_bounded();
+    json.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["plan"]["steps"].as_array().unwrap().len(), 5);
+    assert_eq!(report["skipped"][0]["node"], "cn010");
+}
+
+#[test]
+fn an_empty_source_never_wipes_the_servers_copy() {
+    let lab = Lab::new("sync-empty");
+    let c = Cluster::new(&lab);
+    c.sync("sn1").assert_success();
+    let good = digest(&c.nfs.path(SPOT));
+    // sn2's SPOT is emptied (a failed NIM operation), and a client directory vanishes.
+    let spot = c.sn("sn2").path(SPOT);
+    std::fs::remove_dir_all(&spot).unwrap();
+    std::fs::create_dir(&spot).unwrap();
+    std::fs::remove_dir_all(c.sn("sn2").path(format!("{COSI_PAGING}/cn006_71Bcosi"))).unwrap();
+    let out = c.sync("sn2");
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout.contains(
+            "spot 71Bcosi: FAILED: /install/nim/spot/71Bcosi/usr is empty on this SN; not synced"
+        ),
+        "{out}"
+    );
+    assert!(out.stdout.contains("cn006: FAILED:"), "{out}");
+    assert_eq!(digest(&c.nfs.path(SPOT)), good);
+    // The other resources still went through.
+    assert!(c
+        .nfs
+        .path(format!("{ROOT}/cn005_71Bcosi/etc/hosts"))
+        .exists());
+}
+
+#[test]
+fn bad_names_and_locations_are_refused_before_anything_runs() {
+    let lab = Lab::new("sync-bad");
+    let c = Cluster::new(&lab);
+    let noderes = c.db.join("noderes.csv");
+    let text = std::fs::read_to_string(&noderes).unwrap();
+    std::fs::write(
+        &noderes,
+        format!("{text}\"cn002\",,,,,\"nfs1;touch /tmp/x\",,,,,,,,,,,,,,,,\n"),
+    )
+    .unwrap();
+    let nimdb = c.sn("sn1").path("lsnim.db");
+    let nim = std::fs::read_to_string(&nimdb).unwrap();
+    std::fs::write(
+        &nimdb,
+        nim.replace(
+            "location    = /install/nim/shared_root/71Bsr_shared_root",
+            "location    = /etc",
+        ),
+    )
+    .unwrap();
+    let out = c.sync("sn1");
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout.contains(
+            "cn002: FAILED: noderes.nfsserver: `nfs1;touch /tmp/x` is not a valid host name"
+        ),
+        "{out}"
+    );
+    assert!(out.stdout.contains("cn003: FAILED: NIM resource `71Bsr_shared_root` is at /etc, which is not under site.installdir"), "{out}");
+    assert!(
+        c.nfs.path(format!("{ROOT}/cn001/etc/hosts")).exists(),
+        "cn001 is still synced"
+    );
+    assert!(!c.nfs.path(format!("{ROOT}/cn002")).exists());
+    assert!(!c.nfs.path("install/nim/shared_root").exists());
+
+    // A broken configuration is a usage error: status 2, nothing done.
+    c.sn("sn1").write(
+        "extnfs.toml",
+        "[server.nfs1]\ntransport = \"carrier-pigeon\"\n",
+    );
+    let out = c.sync("sn1");
+    assert_eq!(out.code(), Some(2), "{out}");
+    assert!(out.stdout.contains("extnfs.toml"), "{out}");
+}
+
+#[test]
+fn two_runs_on_one_sn_wait_for_each_other() {
+    let lab = Lab::new("sync-lock");
+    let c = Cluster::new(&lab);
+    let slow = executable(
+        c.sn("sn1"),
+        "slow-rsync",
+        "#!/bin/sh\nsleep 1\nexec rsync \"$@\"\n",
+    );
+    let run = || {
+        let mut cmd = c.syncaixres("sn1", sn_nodes("sn1"), "diskless");
+        cmd.arg("--rsync").arg(&slow).arg("--jobs").arg("1");
+        cmd
+    };
+    let mut first = run().spawn_bounded();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let second = run().run_bounded();
+    let first = first.finish();
+    first.assert_success();
+    second.assert_success();
+    assert!(
+        second.stdout.contains("waiting for the run with pid"),
+        "{second}"
+    );
+}
+
+#[test]
+fn a_broken_transfer_leaves_the_servers_copy_whole() {
+    let lab = Lab::new("sync-break");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    let big = format!("{ROOT}/cn001/var/adm/big");
+    sn.write(&big, random_bytes(6 << 20, 1));
+    c.sync("sn1").assert_success();
+    let old = std::fs::read(c.nfs.path(&big)).unwrap();
+
+    // New content; the SN sends slowly and the server's rsync dies after one second (the
+    // server failing in the middle of a file).
+    sn.write(&big, random_bytes(6 << 20, 2));
+    let slow = executable(
+        sn,
+        "slow-rsync",
+        "#!/bin/sh\nexec rsync --bwlimit=2048 \"$@\"\n",
+    );
+    let dying = executable(
+        sn,
+        "dying-rsync",
+        "#!/bin/sh\nexec timeout -s KILL 1 rsync \"$@\"\n",
+    );
+    let config = std::fs::read_to_string(sn.path("extnfs.toml")).unwrap();
+    sn.write(
+        "extnfs.toml",
+        format!(
+            "{config}[server.nfs1]\nrsync_path = \"{}\"\n",
+            dying.display()
+        ),
+    );
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .arg("--rsync")
+        .arg(&slow)
+        .run_bounded();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stdout
+            .contains("root 71Bcosi_root: FAILED: rsync exited with status"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(c.nfs.path(&big)).unwrap(),
+        old,
+        "the old copy is intact"
+    );
+    let strays: Vec<String> = digest(&c.nfs.path(format!("{ROOT}/cn001/var/adm")))
+        .into_keys()
+        .collect();
+    assert_eq!(strays, ["big"], "no temporary files in the synced tree");
+
+    sn.write("extnfs.toml", config);
+    c.sync("sn1").assert_success();
+    assert_eq!(
+        std::fs::read(c.nfs.path(&big)).unwrap(),
+        std::fs::read(sn.path(&big)).unwrap()
+    );
+}
+
+fn executable(sn: &Sn<'_>, rel: &str, text: &str) -> PathBuf {
+    let path = sn.write(rel, text);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Incompressible bytes from a small deterministic generator.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
