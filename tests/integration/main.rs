@@ -1,3 +1,4 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
+mod harness;
 mod support;
