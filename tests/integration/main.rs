@@ -1,4 +1,5 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
+mod exports;
 mod harness;
 mod support;
