@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::Unsupported;
 use super::merge::{Merged, MergedExport};
 use super::model::{
-    logical_lines, parse_sec_list, sec_names, Access, Client, ClientAccess, Entry, Export,
-    LineProblem, Sec, Source, Squash,
+    parse_file, parse_sec_list, sec_names, Access, Client, ClientAccess, Entry, Export,
+    LineProblem, Sec, Squash,
 };
 
 /// The first line of the block we own in an AIX server's `/etc/exports`.
@@ -22,28 +22,9 @@ const DROPPED: [&str; 6] = ["public", "exname", "refer", "replicas", "noauto", "
 
 /// Parses an AIX exports file; lines that cannot be understood are returned as problems.
 pub fn parse(text: &str, file: &str) -> (Vec<Entry>, Vec<LineProblem>) {
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    for (line, text) in logical_lines(text) {
-        let source = Source {
-            file: file.to_string(),
-            line,
-        };
-        match parse_line(&text) {
-            Ok((export, notes)) => entries.push(Entry {
-                export,
-                source,
-                notes,
-            }),
-            Err(message) => problems.push(LineProblem {
-                source,
-                path: text.split_whitespace().next().map(str::to_string),
-                text,
-                message,
-            }),
-        }
-    }
-    (entries, problems)
+    parse_file(text, file, parse_line, |l| {
+        l.split_whitespace().next().map(str::to_string)
+    })
 }
 
 /// The options of one line, as AIX reads them.

@@ -101,10 +101,7 @@ pub fn run(
     update: Option<Update<'_>>,
     dry_run: bool,
 ) -> Result<ApplyReport, ExportsError> {
-    settings.validate()?;
-    if let Some(u) = &update {
-        crate::host::validate_hostname(u.sn)?;
-    }
+    check_inputs(settings, update.as_ref())?;
     let _lock = match dry_run {
         true => None,
         false => Some(Lock::acquire(
@@ -114,8 +111,7 @@ pub fn run(
             &owner(&update),
         )?),
     };
-    let state = server::read_state(remote, &settings.parts_dir, settings.file())?;
-    let decision = decide(&state, update.as_ref(), settings, remote)?;
+    let (state, decision) = read_and_decide(remote, settings, update.as_ref())?;
     check_names(remote, &decision)?;
     let mut report = ApplyReport {
         server: remote.name().to_string(),
@@ -143,14 +139,33 @@ pub fn preview(
     settings: &ExportsSettings,
     update: Option<Update<'_>>,
 ) -> Result<String, ExportsError> {
-    settings.validate()?;
-    if let Some(u) = &update {
-        crate::host::validate_hostname(u.sn)?;
-    }
-    let state = server::read_state(remote, &settings.parts_dir, settings.file())?;
-    let decision = decide(&state, update.as_ref(), settings, remote)?;
+    check_inputs(settings, update.as_ref())?;
+    let (_, decision) = read_and_decide(remote, settings, update.as_ref())?;
     let commands = planned_commands(remote, settings, &decision);
     Ok(describe(remote.name(), settings, &decision, &commands))
+}
+
+/// What can be checked before the server is contacted.
+fn check_inputs(
+    settings: &ExportsSettings,
+    update: Option<&Update<'_>>,
+) -> Result<(), ExportsError> {
+    settings.validate()?;
+    if let Some(u) = update {
+        crate::host::validate_hostname(u.sn)?;
+    }
+    Ok(())
+}
+
+/// Reads the server's parts and configuration, and decides.
+fn read_and_decide(
+    remote: &Remote,
+    settings: &ExportsSettings,
+    update: Option<&Update<'_>>,
+) -> Result<(State, Decision), ExportsError> {
+    let state = server::read_state(remote, &settings.parts_dir, settings.file())?;
+    let decision = decide(&state, update, settings, remote)?;
+    Ok((state, decision))
 }
 
 fn lock_path(settings: &ExportsSettings) -> String {
@@ -371,114 +386,120 @@ fn execute(
     d: &Decision,
     report: &mut ApplyReport,
 ) -> Result<(), ExportsError> {
-    let mut written: Vec<String> = Vec::new();
-    if let Some((sn, text)) = &d.part_change {
-        let path = format!("{}/{sn}.json", settings.parts_dir);
-        match text {
-            Some(t) => server::install(remote, &path, t, Expect::Any)?,
-            None => server::remove(remote, &path)?,
-        }
-        written.push(path);
-    }
+    let mut run = Execution {
+        remote,
+        settings,
+        state,
+        d,
+        report,
+        written: Vec::new(),
+    };
+    run.part()?;
     if !d.file_changed {
         return Ok(());
     }
     let result = match settings.kind {
-        ServerKind::Ces => apply_ces(remote, settings, state, d, report, &mut written),
-        _ => apply_file(remote, settings, state, d, report, &mut written),
+        ServerKind::Ces => run.ces(),
+        _ => run.file(),
     };
-    if let Err((step, source)) = result {
-        return Err(roll_back(remote, settings, &written, step, source));
+    match result {
+        Ok(()) => Ok(()),
+        Err((step, source)) => Err(roll_back(remote, settings, &run.written, step, source)),
     }
-    Ok(())
 }
 
+/// A step that failed, and why.
 type StepError = (String, ExportsError);
 
-/// Installs the file, unexports gone AIX paths, runs the reload.
-fn apply_file(
-    remote: &Remote,
-    settings: &ExportsSettings,
-    state: &State,
-    d: &Decision,
-    report: &mut ApplyReport,
-    written: &mut Vec<String>,
-) -> Result<(), StepError> {
-    let file = settings.file();
-    server::install(
-        remote,
-        file,
-        &d.rendered.text,
-        Expect::Read(state.current.as_ref()),
-    )
-    .map_err(|e| (format!("writing {file}"), e))?;
-    written.push(file.to_string());
-    if remote.is_local() && !d.rendered.unexport.is_empty() {
-        let paths = d.rendered.unexport.join(" ");
-        report.warnings.push(format!(
-            "unexport on the server by hand (exportfs -u): {paths}"
-        ));
+/// One run's writes on the server, remembering what was written for a roll-back.
+struct Execution<'a> {
+    remote: &'a Remote,
+    settings: &'a ExportsSettings,
+    state: &'a State,
+    d: &'a Decision,
+    report: &'a mut ApplyReport,
+    written: Vec<String>,
+}
+
+impl Execution<'_> {
+    /// Writes (or moves aside) this SN's part.
+    fn part(&mut self) -> Result<(), ExportsError> {
+        if let Some((sn, text)) = &self.d.part_change {
+            let path = format!("{}/{sn}.json", self.settings.parts_dir);
+            match text {
+                Some(t) => server::install(self.remote, &path, t, Expect::Any)?,
+                None => server::remove(self.remote, &path)?,
+            }
+            self.written.push(path);
+        }
+        Ok(())
     }
-    for path in d.rendered.unexport.iter().filter(|_| !remote.is_local()) {
-        let cmd = remote.command(&unexport_argv(path));
-        report.commands.push(show(remote, &unexport_argv(path)));
-        if let Err(e) = cmd.run_checked() {
-            report
-                .warnings
-                .push(format!("{path} stays exported until the next reboot: {e}"));
+
+    /// Installs the file, unexports gone AIX paths, runs the reload.
+    fn file(&mut self) -> Result<(), StepError> {
+        let file = self.settings.file();
+        self.install_config("writing")?;
+        self.unexport();
+        match self.settings.reload_for(self.remote) {
+            Some(argv) => self.step(&argv),
+            None => {
+                self.report.warnings.push(format!(
+                    "{file} was written but nothing reloaded it: the server is reached through a \
+                     local mount, so set exports.reload to a command that reloads it"
+                ));
+                Ok(())
+            }
         }
     }
-    match settings.reload_for(remote) {
-        Some(argv) => run_step(remote, &argv, report),
-        None => {
-            report.warnings.push(format!(
-                "{file} was written but nothing reloaded it: the server is reached through a local mount, \
-                 so set exports.reload to a command that reloads it"
+
+    /// AIX: `exportfs -u` for each path gone from the block; a failure only warns.
+    fn unexport(&mut self) {
+        let paths = &self.d.rendered.unexport;
+        if self.remote.is_local() && !paths.is_empty() {
+            let paths = paths.join(" ");
+            self.report.warnings.push(format!(
+                "unexport on the server by hand (exportfs -u): {paths}"
             ));
-            Ok(())
+            return;
+        }
+        for path in paths {
+            let argv = unexport_argv(path);
+            self.report.commands.push(show(self.remote, &argv));
+            if let Err(e) = self.remote.command(&argv).run_checked() {
+                let warning = format!("{path} stays exported until the next reboot: {e}");
+                self.report.warnings.push(warning);
+            }
         }
     }
-}
 
-/// Runs the mmnfs dry runs, then the commands, then records the new state.
-fn apply_ces(
-    remote: &Remote,
-    settings: &ExportsSettings,
-    state: &State,
-    d: &Decision,
-    report: &mut ApplyReport,
-    written: &mut Vec<String>,
-) -> Result<(), StepError> {
-    for argv in d
-        .rendered
-        .ces
-        .dry_runs
-        .iter()
-        .chain(&d.rendered.ces.commands)
-    {
-        run_step(remote, argv, report)?;
+    /// Runs the mmnfs dry runs, then the commands, then records the new state.
+    fn ces(&mut self) -> Result<(), StepError> {
+        let plan = &self.d.rendered.ces;
+        for argv in plan.dry_runs.iter().chain(&plan.commands) {
+            self.step(argv)?;
+        }
+        self.install_config("recording the CES exports in")
     }
-    let file = settings.file();
-    server::install(
-        remote,
-        file,
-        &d.rendered.text,
-        Expect::Read(state.current.as_ref()),
-    )
-    .map_err(|e| (format!("recording the CES exports in {file}"), e))?;
-    written.push(file.to_string());
-    Ok(())
-}
 
-fn run_step(remote: &Remote, argv: &[String], report: &mut ApplyReport) -> Result<(), StepError> {
-    let cmd: Cmd = remote.command(argv);
-    report.commands.push(show(remote, argv));
-    cmd.run_checked().map(drop).map_err(|e| {
-        (
-            format!("`{}`", crate::process::quote_words(argv)),
-            ExportsError::remote(remote.name(), "", e),
-        )
-    })
+    /// Writes the rendered configuration over the file that was read (and nothing else).
+    fn install_config(&mut self, step: &str) -> Result<(), StepError> {
+        let file = self.settings.file();
+        let expect = Expect::Read(self.state.current.as_ref());
+        server::install(self.remote, file, &self.d.rendered.text, expect)
+            .map_err(|e| (format!("{step} {file}"), e))?;
+        self.written.push(file.to_string());
+        Ok(())
+    }
+
+    /// Runs a command on the server, noted in the report.
+    fn step(&mut self, argv: &[String]) -> Result<(), StepError> {
+        let cmd: Cmd = self.remote.command(argv);
+        self.report.commands.push(show(self.remote, argv));
+        cmd.run_checked().map(drop).map_err(|e| {
+            let step = format!("`{}`", crate::process::quote_words(argv));
+            (step, ExportsError::remote(self.remote.name(), "", e))
+        })
+    }
 }
 
 /// Puts back every file written, reloads the old configuration (best effort) and explains.

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::error::{ExportsError, Unsupported};
+use super::ganesha::{access_type, squash_value};
 use super::merge::{Merged, MergedExport};
-use super::model::{sec_names, Access, Client, ClientAccess, Sec, Squash};
+use super::model::{sec_names, Client, ClientAccess};
 use super::ServerKind;
 
 /// Where Spectrum Scale installs its commands.
@@ -40,22 +41,8 @@ fn client_spec(
     client: &Client,
     grant: &ClientAccess,
 ) -> Result<String, Unsupported> {
-    if grant.sec.contains(&Sec::Dh) {
-        return Err(m.unsupported(Some(client), "sec=dh", "CES has no Diffie-Hellman flavour"));
-    }
-    if grant.anon_uid == Some(-1) {
-        return Err(m.unsupported(
-            Some(client),
-            "anon=-1",
-            "CES cannot refuse anonymous access",
-        ));
-    }
-    if client.needs_address() {
-        return Err(m.unsupported(
-            Some(client),
-            &format!("client {client}"),
-            "a subnet needs an address",
-        ));
+    if let Some(refused) = m.refuse_common(client, grant, "CES") {
+        return Err(refused);
     }
     let versions: Vec<String> = m
         .export
@@ -71,15 +58,9 @@ fn client_spec(
             return Err(m.unsupported(None, "vers=2", "CES serves NFS versions 3 and 4 only"))
         }
     };
-    let access = match grant.access {
-        Access::Ro => "RO",
-        Access::Rw => "RW",
-    };
-    let squash = match grant.squash {
-        Squash::None => "no_root_squash",
-        Squash::Root => "root_squash",
-        Squash::All => "all_squash",
-    };
+    let access = access_type(grant.access);
+    // CES's documented examples write the squash values in lower case.
+    let squash = squash_value(grant.squash).to_lowercase();
     let mut opts = format!(
         "Access_Type={access},Squash={squash},SecType={},Protocols={protocols}",
         sec_names(&grant.sec, ":")

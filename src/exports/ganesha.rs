@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{ExportsError, Unsupported};
 use super::merge::{Merged, MergedExport};
-use super::model::{sec_names, Access, Client, ClientAccess, Sec, Squash};
+use super::model::{sec_names, Access, Client, ClientAccess, Squash};
 use super::ServerKind;
 
 /// Renders the file of EXPORT blocks. `previous` is the file now on the server: the ids it
@@ -149,36 +149,22 @@ fn client_block(
     clients: &[&Client],
     grant: &ClientAccess,
 ) -> Result<String, Vec<Unsupported>> {
-    let first = clients[0];
-    let mut problems = Vec::new();
-    if grant.sec.contains(&Sec::Dh) {
-        problems.push(m.unsupported(
-            Some(first),
-            "sec=dh",
-            "Ganesha has no Diffie-Hellman flavour",
-        ));
-    }
-    if matches!(grant.anon_uid, Some(uid) if uid == -1 || uid > i64::from(u32::MAX) || uid < i64::from(i32::MIN))
+    let mut problems: Vec<Unsupported> = clients
+        .iter()
+        .filter_map(|c| m.refuse_common(c, grant, "Ganesha"))
+        .collect();
+    if let Some(uid) = grant
+        .anon_uid
+        .filter(|u| *u > i64::from(u32::MAX) || *u < i64::from(i32::MIN))
     {
-        let item = format!("anon={}", grant.anon_uid.unwrap_or_default());
-        problems.push(m.unsupported(Some(first), &item, "Ganesha cannot refuse anonymous access"));
-    }
-    for c in clients.iter().filter(|c| c.needs_address()) {
-        problems.push(m.unsupported(Some(c), &format!("client {c}"), "a subnet needs an address"));
+        let item = format!("anon={uid}");
+        problems.push(m.unsupported(Some(clients[0]), &item, "out of Ganesha's uid range"));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
     let names: Vec<String> = clients.iter().map(|c| c.to_string()).collect();
-    let access = match grant.access {
-        Access::Ro => "RO",
-        Access::Rw => "RW",
-    };
-    let squash = match grant.squash {
-        Squash::None => "No_Root_Squash",
-        Squash::Root => "Root_Squash",
-        Squash::All => "All_Squash",
-    };
+    let (access, squash) = (access_type(grant.access), squash_value(grant.squash));
     let mut out = format!(
         "\tCLIENT {{\n\t\tClients = {};\n\t\tAccess_Type = {access};\n\t\tSquash = {squash};\n",
         names.join(", ")
@@ -191,6 +177,23 @@ fn client_block(
     }
     out.push_str("\t}\n");
     Ok(out)
+}
+
+/// The `Access_Type` of a grant (Ganesha and CES).
+pub fn access_type(access: Access) -> &'static str {
+    match access {
+        Access::Ro => "RO",
+        Access::Rw => "RW",
+    }
+}
+
+/// The `Squash` value of a grant (Ganesha and CES).
+pub fn squash_value(squash: Squash) -> &'static str {
+    match squash {
+        Squash::None => "No_Root_Squash",
+        Squash::Root => "Root_Squash",
+        Squash::All => "All_Squash",
+    }
 }
 
 #[cfg(test)]

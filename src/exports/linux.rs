@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{ExportsError, Unsupported};
 use super::merge::{Merged, MergedExport};
 use super::model::{
-    logical_lines, parse_sec_list, sec_names, Access, Client, ClientAccess, Entry, Export,
-    LineProblem, Sec, Source, Squash,
+    parse_file, parse_sec_list, sec_names, Access, Client, ClientAccess, Entry, Export,
+    LineProblem, Squash,
 };
 
 /// Options that only steer the server, which we set ourselves (`sync`, `no_subtree_check`,
@@ -41,28 +41,9 @@ const DROPPED: [&str; 11] = [
 
 /// Parses a Linux exports file; lines that cannot be understood are returned as problems.
 pub fn parse(text: &str, file: &str) -> (Vec<Entry>, Vec<LineProblem>) {
-    let mut entries = Vec::new();
-    let mut problems = Vec::new();
-    for (line, text) in logical_lines(text) {
-        let source = Source {
-            file: file.to_string(),
-            line,
-        };
-        match parse_line(&text) {
-            Ok((export, notes)) => entries.push(Entry {
-                export,
-                source,
-                notes,
-            }),
-            Err(message) => problems.push(LineProblem {
-                source,
-                path: split_words(&text).ok().and_then(|w| w.into_iter().next()),
-                text,
-                message,
-            }),
-        }
-    }
-    (entries, problems)
+    parse_file(text, file, parse_line, |l| {
+        split_words(l).ok().and_then(|w| w.into_iter().next())
+    })
 }
 
 /// Parses `path [-defaults] client(options) ...`. A client without options gets the
@@ -289,19 +270,8 @@ fn client_options_text(
     grant: &ClientAccess,
     fsid: Option<u32>,
 ) -> Result<String, Unsupported> {
-    if grant.sec.contains(&Sec::Dh) {
-        return Err(m.unsupported(
-            Some(client),
-            "sec=dh",
-            "Linux has no Diffie-Hellman flavour",
-        ));
-    }
-    if client.needs_address() {
-        return Err(m.unsupported(
-            Some(client),
-            &format!("client {client}"),
-            "a Linux subnet needs an address",
-        ));
+    if let Some(refused) = m.refuse_common(client, grant, "Linux") {
+        return Err(refused);
     }
     let mut opts = Vec::new();
     if !grant.default_sec() {
@@ -322,7 +292,7 @@ fn client_options_text(
         // AIX's default "nobody" is -2; Linux's default anonuid is its own nobody.
         Some(-2) | None => {}
         Some(uid) => {
-            let why = "Linux cannot refuse anonymous access or use a negative uid";
+            let why = "Linux has no negative uids";
             return Err(m.unsupported(Some(client), &format!("anon={uid}"), why));
         }
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ExportsError, Unsupported};
 use super::local::SnExports;
-use super::model::{validate_path, Client, Entry, Export};
+use super::model::{validate_path, Client, ClientAccess, Entry, Export, Sec};
 use super::{Published, Role};
 
 /// The version of the part file format.
@@ -323,6 +323,35 @@ impl MergedExport {
                 .or_default()
                 .extend(sns.iter().cloned());
         }
+    }
+
+    /// What every server kind but AIX refuses: the `dh` flavour, `anon=-1` (no anonymous
+    /// access at all), and a subnet still named by a host.
+    pub(crate) fn refuse_common(
+        &self,
+        client: &Client,
+        grant: &ClientAccess,
+        server: &str,
+    ) -> Option<Unsupported> {
+        let (item, why) = if grant.sec.contains(&Sec::Dh) {
+            (
+                "sec=dh".to_string(),
+                format!("{server} has no Diffie-Hellman flavour"),
+            )
+        } else if grant.anon_uid == Some(-1) {
+            (
+                "anon=-1".to_string(),
+                format!("{server} cannot refuse anonymous access"),
+            )
+        } else if client.needs_address() {
+            (
+                format!("client {client}"),
+                format!("a {server} subnet needs an address"),
+            )
+        } else {
+            return None;
+        };
+        Some(self.unsupported(Some(client), &item, &why))
     }
 
     /// An item of this export that the target cannot express; `client` narrows the SNs named.

@@ -274,6 +274,17 @@ pub struct LocalSn<'a> {
     pub exports: &'a SnExports,
 }
 
+impl<'a> LocalSn<'a> {
+    /// A refresh of this SN's part with nothing newly synced.
+    fn update(self) -> apply::Update<'a> {
+        apply::Update {
+            sn: self.name,
+            published: &[],
+            exports: self.exports,
+        }
+    }
+}
+
 /// Publishes this SN's part for the paths just synced and applies the merged exports on the
 /// server (see the module documentation). With `dry_run`, reports what would change and
 /// writes nothing.
@@ -301,11 +312,7 @@ pub fn apply_for_server(
     local: Option<LocalSn<'_>>,
     dry_run: bool,
 ) -> Result<ApplyReport, ExportsError> {
-    let update = local.map(|l| apply::Update {
-        sn: l.name,
-        published: &[],
-        exports: l.exports,
-    });
+    let update = local.map(LocalSn::update);
     apply::run(remote, settings, update, dry_run)
 }
 
@@ -316,11 +323,7 @@ pub fn render_for_server(
     settings: &ExportsSettings,
     local: Option<LocalSn<'_>>,
 ) -> Result<String, ExportsError> {
-    let update = local.map(|l| apply::Update {
-        sn: l.name,
-        published: &[],
-        exports: l.exports,
-    });
+    let update = local.map(LocalSn::update);
     apply::preview(remote, settings, update)
 }
 

@@ -354,6 +354,41 @@ impl fmt::Display for LineProblem {
     }
 }
 
+/// What a dialect makes of one logical line: its export and notes, or why not.
+pub type LineParser = fn(&str) -> Result<(Export, Vec<String>), String>;
+
+/// Parses every logical line of an exports file with `parse_line`; a line it refuses becomes
+/// a problem whose path is what `first_word` finds.
+pub fn parse_file(
+    text: &str,
+    file: &str,
+    parse_line: LineParser,
+    first_word: fn(&str) -> Option<String>,
+) -> (Vec<Entry>, Vec<LineProblem>) {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    for (line, text) in logical_lines(text) {
+        let source = Source {
+            file: file.to_string(),
+            line,
+        };
+        match parse_line(&text) {
+            Ok((export, notes)) => entries.push(Entry {
+                export,
+                source,
+                notes,
+            }),
+            Err(message) => problems.push(LineProblem {
+                source,
+                path: first_word(&text),
+                text,
+                message,
+            }),
+        }
+    }
+    (entries, problems)
+}
+
 /// Checks an exported path: absolute, and free of characters that some dialect would need
 /// quoted or escaped (NIM and xCAT paths never hold them).
 pub fn validate_path(path: &str) -> Result<(), String> {

@@ -339,20 +339,21 @@ pub fn install(
 
 /// Moves the server file `path` aside (restorable with [`restore`]).
 pub fn remove(remote: &Remote, path: &str) -> Result<(), ExportsError> {
-    remote
-        .script(REMOVE_SCRIPT, &[remote.path(path)])
-        .run_checked()
-        .map(drop)
-        .map_err(|e| ExportsError::remote(remote.name(), &format!("removing {path}"), e))
+    run_on_path(remote, REMOVE_SCRIPT, path, "removing")
 }
 
 /// Puts back what [`install`] or [`remove`] replaced.
 pub fn restore(remote: &Remote, path: &str) -> Result<(), ExportsError> {
+    run_on_path(remote, RESTORE_SCRIPT, path, "restoring")
+}
+
+/// Runs one of our scripts with the server file `path` as `$1`.
+fn run_on_path(remote: &Remote, script: &str, path: &str, step: &str) -> Result<(), ExportsError> {
     remote
-        .script(RESTORE_SCRIPT, &[remote.path(path)])
+        .script(script, &[remote.path(path)])
         .run_checked()
         .map(drop)
-        .map_err(|e| ExportsError::remote(remote.name(), &format!("restoring {path}"), e))
+        .map_err(|e| ExportsError::remote(remote.name(), &format!("{step} {path}"), e))
 }
 
 /// The names among `names` that the server cannot resolve.

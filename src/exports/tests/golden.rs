@@ -179,3 +179,58 @@ fn dh_and_anon_minus_one_have_no_linux_form() {
     )
     .is_ok());
 }
+
+/// A merge exporting `paths` to one client.
+fn exporting(paths: &[String]) -> Merged {
+    let mut part = part_of("sn1");
+    let template = part.exports[0].clone();
+    part.exports = paths
+        .iter()
+        .map(|p| {
+            let mut e = template.clone();
+            e.export.path = p.clone();
+            e
+        })
+        .collect();
+    merge_parts([&part])
+}
+
+#[test]
+fn colliding_fsids_are_refused_naming_both_paths() {
+    let mut seen = std::collections::HashMap::new();
+    let (first, second) = (0..1_000_000)
+        .map(|i| format!("/install/p{i}"))
+        .find_map(|p| {
+            let id = crate::exports::linux::fsid(1, &p);
+            seen.insert(id, p.clone()).map(|q| (q, p))
+        })
+        .expect("a collision among a million paths");
+    let s = ExportsSettings {
+        fsid: Some(1),
+        ..settings(ServerKind::Linux)
+    };
+    let text = render(
+        &s,
+        &exporting(&[first.clone(), second.clone()]),
+        None,
+        "nfs1",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(text.contains(&first) && text.contains(&second), "{text}");
+}
+
+#[test]
+fn export_ids_run_out_at_65535() {
+    let s = ExportsSettings {
+        export_id_base: 65535,
+        ..settings(ServerKind::Ganesha)
+    };
+    let paths = ["/a".to_string(), "/b".to_string()];
+    let text = render(&s, &exporting(&paths[..1]), None, "nfs1")
+        .unwrap()
+        .text;
+    assert!(text.contains("Export_Id = 65535;"), "{text}");
+    let err = render(&s, &exporting(&paths), None, "nfs1").unwrap_err();
+    assert!(err.to_string().contains("/b"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! and rendering, and whole runs against a server reached through a local directory.
 
 mod golden;
+mod mapping;
 mod props;
 mod publishing;
 mod settings;
