@@ -1,4 +1,5 @@
-//! The settings table: defaults, parsing, validation.
+//! The settings table of a server (`[server.NAME.exports]`): defaults when it is absent,
+//! parsing, validation, and the NIM defaults by role.
 
 use crate::exports::*;
 
