@@ -1,0 +1,481 @@
+//! The external server's side, through `Remote`: the lock a run holds, reading the parts and
+//! the current configuration, atomic installs with a backup to restore, name checks.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use super::error::ExportsError;
+use super::merge::Part;
+use crate::process::{Cmd, Output};
+use crate::remote::Remote;
+
+/// Exit status of the lock script when the wait ran out (EX_TEMPFAIL).
+const BUSY: i32 = 75;
+
+/// Takes the lock directory `$1`, waiting up to `$2` seconds, with owner text `$3`; prints
+/// `locked`, then holds the lock until its standard input closes (our end of the pipe, or the
+/// ssh connection, going away) and removes it.
+///
+/// `mkdir` is the lock because it is atomic on every file system and every server we meet:
+/// flock(1) is missing on AIX, and when SNs reach the server through a mount of its file
+/// system (GPFS, NFS) flock is not reliable across hosts, so probing for it would give two
+/// SNs two different locks. A holder killed without cleaning up is recognised by its pid,
+/// but only on the host it ran on; elsewhere the wait is bounded and names the owner.
+const LOCK_SCRIPT: &str = r#"lock=$1 wait=$2 owner=$3
+mkdir -p "${lock%/*}" || exit 1
+host=$(uname -n)
+waited=0
+while ! mkdir "$lock" 2>/dev/null; do
+    pid=$(cat "$lock/pid" 2>/dev/null)
+    where=$(cat "$lock/host" 2>/dev/null)
+    if [ -n "$pid" ] && [ "$where" = "$host" ] && ! kill -0 "$pid" 2>/dev/null; then
+        mv "$lock" "$lock.stale.$$" 2>/dev/null && rm -rf "$lock.stale.$$"
+        continue
+    fi
+    if [ "$waited" -ge "$wait" ]; then
+        cat "$lock/owner" >&2 2>/dev/null
+        exit 75
+    fi
+    sleep 1
+    waited=$((waited + 1))
+done
+trap 'rm -rf "$lock"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+printf '%s\n' "$host" > "$lock/host"
+printf '%s on %s since %s\n' "$owner" "$host" "$(date '+%Y-%m-%d %H:%M:%S')" > "$lock/owner"
+echo $$ > "$lock/pid"
+echo locked
+cat > /dev/null
+"#;
+
+/// Prints every part in `$1` and the file `$2` between lines starting with the marker `$3`.
+const READ_SCRIPT: &str = r#"parts=$1 file=$2 mark=$3
+if [ -d "$parts" ]; then
+    for f in "$parts"/*.json; do
+        [ -f "$f" ] || continue
+        printf '%s part %s\n' "$mark" "${f##*/}"
+        cat "$f" || exit 1
+        printf '\n%s end\n' "$mark"
+    done
+fi
+if [ -f "$file" ]; then
+    printf '%s file %s\n' "$mark" "$(cksum < "$file")"
+    cat "$file" || exit 1
+    printf '\n%s end\n' "$mark"
+fi
+"#;
+
+/// Installs standard input as `$1` if its checksum is still `$2` (`absent`: no file; `any`:
+/// no check): a temporary file in the same directory (with the old file's mode), the old
+/// file kept as `$1.extnfs-prev`, then a rename.
+const INSTALL_SCRIPT: &str = r#"target=$1 want=$2
+mkdir -p "${target%/*}" || exit 1
+if [ -f "$target" ]; then have=$(cksum < "$target"); else have=absent; fi
+if [ "$want" != any ] && [ "$have" != "$want" ]; then
+    echo "$target changed since it was read" >&2
+    exit 3
+fi
+umask 022
+tmp="$target.extnfs-new.$$"
+trap 'rm -f "$tmp"' EXIT
+if [ -f "$target" ]; then cp -p "$target" "$tmp" || exit 1; fi
+cat > "$tmp" || exit 1
+if [ -f "$target" ]; then
+    cp -p "$target" "$target.extnfs-prev" || exit 1
+else
+    rm -f "$target.extnfs-prev"
+fi
+mv -f "$tmp" "$target"
+"#;
+
+/// Moves `$1` aside to `$1.extnfs-prev` (so that a restore brings it back).
+const REMOVE_SCRIPT: &str = r#"rm -f "$1.extnfs-prev"
+if [ -f "$1" ]; then mv -f "$1" "$1.extnfs-prev"; fi
+"#;
+
+/// Puts `$1.extnfs-prev` back as `$1`, or removes `$1` when there was none.
+const RESTORE_SCRIPT: &str = r#"if [ -f "$1.extnfs-prev" ]; then mv -f "$1.extnfs-prev" "$1"; else rm -f "$1"; fi
+"#;
+
+/// Prints the names (arguments) the server cannot resolve: getent where it exists (Linux),
+/// else host(1) (AIX); without either nothing is reported.
+const NAMES_SCRIPT: &str = r#"for n in "$@"; do
+    if command -v getent >/dev/null 2>&1; then
+        getent hosts "$n" >/dev/null 2>&1 && continue
+    elif command -v host >/dev/null 2>&1; then
+        host "$n" >/dev/null 2>&1 && continue
+    else
+        continue
+    fi
+    printf '%s\n' "$n"
+done
+"#;
+
+/// The server's lock, held until dropped.
+pub struct Lock {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Lock {
+    /// Waits (up to `timeout` seconds, on the server) for the lock directory `lock`.
+    pub fn acquire(
+        remote: &Remote,
+        lock: &str,
+        timeout: u64,
+        owner: &str,
+    ) -> Result<Lock, ExportsError> {
+        let path = remote.path(lock);
+        let cmd = remote.script(LOCK_SCRIPT, &[path.as_str(), &timeout.to_string(), owner]);
+        let mut child = Command::new(cmd.program())
+            .args(cmd.arguments())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| spawn_error(remote, &cmd, source))?;
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.trim_end() == "locked" {
+                return Ok(Lock { child, stdin });
+            }
+            line.clear();
+        }
+        drop(stdin);
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let code = child.wait().ok().and_then(|s| s.code());
+        if code == Some(BUSY) {
+            return Err(ExportsError::Busy {
+                server: remote.name().to_string(),
+                lock: lock.to_string(),
+                seconds: timeout,
+                owner: stderr.trim().to_string(),
+            });
+        }
+        let out = Output {
+            code,
+            stdout: line,
+            stderr,
+        };
+        Err(ExportsError::remote(
+            remote.name(),
+            "taking the exports lock",
+            cmd.failed(out),
+        ))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_error(remote: &Remote, cmd: &Cmd, source: std::io::Error) -> ExportsError {
+    let err = crate::process::CommandError::Spawn {
+        command: cmd.display(),
+        source,
+    };
+    ExportsError::remote(remote.name(), "taking the exports lock", err)
+}
+
+/// The configuration file as it is on the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Current {
+    pub text: String,
+    /// `cksum` of the file, to notice a change between reading and writing.
+    pub cksum: String,
+}
+
+/// The parts and the configuration on the server.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub parts: BTreeMap<String, Part>,
+    /// Each part's file text, to write nothing when a part is unchanged.
+    pub raw_parts: BTreeMap<String, String>,
+    pub current: Option<Current>,
+}
+
+/// Reads every part in `parts_dir` and the configuration `file`.
+pub fn read_state(remote: &Remote, parts_dir: &str, file: &str) -> Result<State, ExportsError> {
+    let mark = marker();
+    let cmd = remote.script(
+        READ_SCRIPT,
+        &[
+            remote.path(parts_dir).as_str(),
+            remote.path(file).as_str(),
+            &mark,
+        ],
+    );
+    let out = cmd
+        .run_checked()
+        .map_err(|e| ExportsError::remote(remote.name(), "reading the exports state", e))?;
+    let frames = frames(&out.stdout, &mark)
+        .map_err(|m| ExportsError::server_file(remote.name(), parts_dir, m))?;
+    let mut state = State::default();
+    for (header, body) in frames {
+        match header.split_once(' ') {
+            Some(("part", name)) => add_part(&mut state, remote, parts_dir, name, body)?,
+            Some(("file", cksum)) => {
+                state.current = Some(Current {
+                    text: body,
+                    cksum: cksum.to_string(),
+                })
+            }
+            _ => {
+                return Err(ExportsError::server_file(
+                    remote.name(),
+                    parts_dir,
+                    "unexpected output",
+                ))
+            }
+        }
+    }
+    Ok(state)
+}
+
+fn add_part(
+    state: &mut State,
+    remote: &Remote,
+    parts_dir: &str,
+    name: &str,
+    text: String,
+) -> Result<(), ExportsError> {
+    let file = format!("{parts_dir}/{name}");
+    let bad = |m: String| ExportsError::server_file(remote.name(), &file, m);
+    let part = Part::from_json(&text).map_err(|m| {
+        bad(format!(
+            "not a usable part ({m}); remove it or rerun extnfs on its service node"
+        ))
+    })?;
+    if name.strip_suffix(".json") != Some(part.sn.as_str()) {
+        return Err(bad(format!("it holds the part of `{}`", part.sn)));
+    }
+    state.raw_parts.insert(part.sn.clone(), text);
+    state.parts.insert(part.sn.clone(), part);
+    Ok(())
+}
+
+/// A line start no file can contain: the time and our pid.
+fn marker() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("--extnfs-{nanos:x}-{:x}", std::process::id())
+}
+
+/// Splits `MARK header\nbody\nMARK end\n` frames.
+fn frames(out: &str, mark: &str) -> Result<Vec<(String, String)>, String> {
+    let start = format!("{mark} ");
+    let end = format!("\n{mark} end\n");
+    let mut rest = out;
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        let framed = rest
+            .strip_prefix(&start)
+            .and_then(|r| r.split_once('\n'))
+            .and_then(|(header, r)| {
+                r.split_once(&end)
+                    .map(|(body, after)| (header, body, after))
+            });
+        let (header, body, after) =
+            framed.ok_or("the server's answer is not in the expected frames")?;
+        frames.push((header.to_string(), body.to_string()));
+        rest = after;
+    }
+    Ok(frames)
+}
+
+/// What an install expects to replace.
+pub enum Expect<'a> {
+    /// Whatever is there.
+    Any,
+    /// The file as read (`None`: no file).
+    Read(Option<&'a Current>),
+}
+
+/// Writes `content` to the server file `path` atomically, keeping the old one for [`restore`].
+pub fn install(
+    remote: &Remote,
+    path: &str,
+    content: &str,
+    expect: Expect<'_>,
+) -> Result<(), ExportsError> {
+    let want = match expect {
+        Expect::Any => "any",
+        Expect::Read(Some(c)) => c.cksum.as_str(),
+        Expect::Read(None) => "absent",
+    };
+    let cmd = remote
+        .script(INSTALL_SCRIPT, &[remote.path(path).as_str(), want])
+        .stdin_bytes(content);
+    match cmd.run() {
+        Ok(out) if out.success() => Ok(()),
+        Ok(out) if out.code == Some(3) => Err(ExportsError::server_file(
+            remote.name(),
+            path,
+            "it changed while this run was computing it (rerun)",
+        )),
+        Ok(out) => Err(ExportsError::remote(
+            remote.name(),
+            &format!("writing {path}"),
+            cmd.failed(out),
+        )),
+        Err(e) => Err(ExportsError::remote(
+            remote.name(),
+            &format!("writing {path}"),
+            e,
+        )),
+    }
+}
+
+/// Moves the server file `path` aside (restorable with [`restore`]).
+pub fn remove(remote: &Remote, path: &str) -> Result<(), ExportsError> {
+    run_on_path(remote, REMOVE_SCRIPT, path, "removing")
+}
+
+/// Puts back what [`install`] or [`remove`] replaced.
+pub fn restore(remote: &Remote, path: &str) -> Result<(), ExportsError> {
+    run_on_path(remote, RESTORE_SCRIPT, path, "restoring")
+}
+
+/// Runs one of our scripts with the server file `path` as `$1`.
+fn run_on_path(remote: &Remote, script: &str, path: &str, step: &str) -> Result<(), ExportsError> {
+    remote
+        .script(script, &[remote.path(path)])
+        .run_checked()
+        .map(drop)
+        .map_err(|e| ExportsError::remote(remote.name(), &format!("{step} {path}"), e))
+}
+
+/// The names among `names` that the server cannot resolve.
+pub fn unresolvable(remote: &Remote, names: &[String]) -> Result<Vec<String>, ExportsError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = remote
+        .script(NAMES_SCRIPT, names)
+        .run_checked()
+        .map_err(|e| ExportsError::remote(remote.name(), "checking client names", e))?;
+    Ok(out.stdout.lines().map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn local(root: &std::path::Path) -> Remote {
+        let text = format!(
+            "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\n",
+            root.display()
+        );
+        let c = Config::parse(&text, std::path::Path::new("t")).unwrap();
+        Remote::new(&c.server("nfs1")).unwrap()
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let out = "M part a.json\n{}\n\nM end\nM file 1 2\nx\nM end\n";
+        let got = frames(out, "M").unwrap();
+        assert_eq!(got[0], ("part a.json".to_string(), "{}\n".to_string()));
+        assert_eq!(got[1], ("file 1 2".to_string(), "x".to_string()));
+        assert!(frames("junk", "M").is_err());
+    }
+
+    #[test]
+    fn install_restore_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        install(&r, "/etc/x/f.conf", "one\n", Expect::Read(None)).unwrap();
+        let state = read_state(&r, "/parts", "/etc/x/f.conf").unwrap();
+        let current = state.current.clone().unwrap();
+        assert_eq!(current.text, "one\n");
+        assert!(state.parts.is_empty());
+        let stale = Current {
+            text: String::new(),
+            cksum: "0 0".into(),
+        };
+        let err = install(&r, "/etc/x/f.conf", "x", Expect::Read(Some(&stale))).unwrap_err();
+        assert!(err.to_string().contains("changed while"), "{err}");
+        install(&r, "/etc/x/f.conf", "two", Expect::Read(Some(&current))).unwrap();
+        let path = dir.path().join("etc/x/f.conf");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        restore(&r, "/etc/x/f.conf").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\n");
+        remove(&r, "/etc/x/f.conf").unwrap();
+        assert!(!path.exists());
+        restore(&r, "/etc/x/f.conf").unwrap();
+        assert!(path.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("etc/x"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("extnfs-new"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_part_under_the_wrong_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        let part = Part {
+            format: super::super::merge::PART_FORMAT,
+            sn: "sn2".into(),
+            published: Vec::new(),
+            exports: Vec::new(),
+        };
+        install(&r, "/p/sn1.json", &part.to_json(), Expect::Any).unwrap();
+        let err = read_state(&r, "/p", "/none").unwrap_err().to_string();
+        assert!(err.contains("sn1.json") && err.contains("sn2"), "{err}");
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        let held = Lock::acquire(&r, "/p/.lock", 5, "test one").unwrap();
+        assert!(dir.path().join("p/.lock/pid").exists());
+        let err = Lock::acquire(&r, "/p/.lock", 1, "test two").err().unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("still held") && text.contains("test one"),
+            "{text}"
+        );
+        drop(held);
+        assert!(!dir.path().join("p/.lock").exists());
+        let again = Lock::acquire(&r, "/p/.lock", 1, "test three").unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn a_lock_left_by_a_dead_holder_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        let lock = dir.path().join("p/.lock");
+        std::fs::create_dir_all(&lock).unwrap();
+        let host = Cmd::new("uname").arg("-n").run_checked().unwrap().stdout;
+        std::fs::write(lock.join("host"), host).unwrap();
+        let mut dead = Command::new("true").spawn().unwrap();
+        dead.wait().unwrap();
+        std::fs::write(lock.join("pid"), format!("{}\n", dead.id())).unwrap();
+        drop(Lock::acquire(&r, "/p/.lock", 1, "taker").unwrap());
+    }
+
+    #[test]
+    fn names_are_checked_on_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        let names = vec!["localhost".to_string(), "no-such-host.invalid".to_string()];
+        assert_eq!(unresolvable(&r, &names).unwrap(), ["no-such-host.invalid"]);
+        assert!(unresolvable(&r, &[]).unwrap().is_empty());
+    }
+}
