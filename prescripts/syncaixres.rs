@@ -56,6 +56,10 @@ struct Args {
     /// The rsync program on this host.
     #[arg(long, value_name = "PATH", default_value = "rsync")]
     rsync: String,
+    /// This service node's name, which names its part of the server's exports
+    /// (default: the short host name).
+    #[arg(long, value_name = "NAME")]
+    sn: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -136,6 +140,7 @@ fn run(args: Args) -> anyhow::Result<i32> {
         jobs: args.jobs.map(usize::from),
         rsync: args.rsync.clone(),
         progress: std::io::stderr().is_terminal() && args.format == Format::Human,
+        sn: args.sn.clone().unwrap_or_else(sync::this_host),
     };
     let human = args.format == Format::Human;
     let report = sync::run(&ctx, &opts, &syslog, &mut |line| {

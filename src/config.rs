@@ -201,6 +201,10 @@ impl Config {
                     return Err(invalid(format!("address `{a}` is not an IP address")));
                 }
             }
+            server
+                .exports
+                .validate()
+                .map_err(|e| invalid(format!("exports: {e}")))?;
             if server.jobs == 0 {
                 return Err(invalid("jobs must be at least 1".into()));
             }

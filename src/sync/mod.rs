@@ -5,6 +5,7 @@
 //! pure data ([`plan`]), executes ([`execute`]) and reports ([`report`]).
 
 pub mod execute;
+mod exports_step;
 pub mod inventory;
 pub mod plan;
 pub mod redirect;
@@ -89,6 +90,19 @@ pub struct Context<'a> {
     pub sysroot: &'a Sysroot,
 }
 
+/// This host's name as xCAT knows its SNs (the short host name), which names its part of the
+/// server's exports.
+pub fn this_host() -> String {
+    crate::process::Cmd::new("hostname")
+        .run_checked()
+        .ok()
+        .map(|o| o.stdout.trim().to_string())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| inventory::short_name(&h).to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// How a run is asked to behave.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -102,6 +116,8 @@ pub struct Options {
     pub rsync: String,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// This SN's name, for its part of the server's exports.
+    pub sn: String,
 }
 
 /// Runs syncaixres; `say` receives each short line as it happens.
@@ -152,6 +168,10 @@ pub fn run(
     let failed: std::collections::BTreeSet<String> =
         report.failed.iter().map(|f| f.node.clone()).collect();
     targets.retain(|t| !failed.contains(&t.node));
+    report.nim_names = targets
+        .iter()
+        .map(|t| (t.node.clone(), t.nim.clone()))
+        .collect();
 
     let mut servers: BTreeMap<String, ServerConfig> = BTreeMap::new();
     let mut remotes: BTreeMap<String, Remote> = BTreeMap::new();
@@ -232,6 +252,24 @@ pub fn run(
         }
     }
     report.results = results;
+    let published = exports_step::published(&report);
+    for (server, paths) in published {
+        let config = &servers[&server];
+        if !config.exports.apply {
+            continue;
+        }
+        let line = exports_step::publish(&remotes[&server], config, &opts.sn, ctx.sysroot, &paths);
+        match line {
+            Ok(text) => report.exports.push(text),
+            Err(text) => {
+                report.exports_failed.push(server.clone());
+                report.exports.push(text)
+            }
+        }
+    }
+    for line in &report.exports {
+        say(format!("exports: {line}"));
+    }
     for line in report.failure_lines() {
         say(line);
     }

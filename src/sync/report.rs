@@ -30,7 +30,12 @@ pub struct Report {
     pub plan: Plan,
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
+    /// What publishing the exports said, one line per server.
     pub exports: Vec<String>,
+    /// The NIM client name of each target node.
+    pub nim_names: BTreeMap<String, String>,
+    /// Servers whose exports could not be applied.
+    pub exports_failed: Vec<String>,
     pub seconds: f64,
 }
 
@@ -55,6 +60,7 @@ impl Report {
     /// Whether anything failed or is left different on a server.
     pub fn has_failures(&self) -> bool {
         !self.failed_nodes().is_empty()
+            || !self.exports_failed.is_empty()
             || self.results.iter().any(|r| !r.ok)
             || self.verification.iter().any(|v| v.differences != Some(0))
     }

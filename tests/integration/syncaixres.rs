@@ -15,6 +15,11 @@ const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
 const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
 const SR_PAGING: &str = "install/nim/paging/71Bsr_paging";
 const PAGE: u64 = 64 << 20;
+/// The exports as a Ganesha server's, kept in the server's private /etc/ganesha; no Ganesha
+/// runs in these tests (exports.rs serves them for real), so the reload does nothing.
+const EXPORTS: &str = "[server.nfs1.exports]\nkind = \"ganesha\"\n\
+                       parts_dir = \"/etc/ganesha/xcat-extnfs-parts\"\nreload = [\"true\"]\n";
+const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
 
 /// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
 /// (`mkdsklsnode -n` names for its non-shared image).
@@ -48,7 +53,7 @@ impl<'l> Cluster<'l> {
             let ksh = sn.path(format!("{SPOT}/bin/ksh"));
             std::fs::hard_link(&ksh, sn.path(format!("{SPOT}/bin/rksh"))).unwrap();
             let config = format!(
-                "syslog = false\nlog_file = \"{log}\"\nlock_dir = \"{lock}\"\n",
+                "syslog = false\nlog_file = \"{log}\"\nlock_dir = \"{lock}\"\n{EXPORTS}",
                 log = lab.dir().join(format!("{name}.log")).display(),
                 lock = sn.mkdir("lock").display(),
             );
@@ -262,6 +267,17 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
         std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
     assert!(hosts.ends_with(&format!("{server_ip} {NFS}\n")), "{hosts}");
 
+    let exports = std::fs::read_to_string(c.nfs.path(GANESHA_CONF)).unwrap();
+    assert!(
+        exports.contains("Path = \"/install/nim/root/71Bcosi_root/cn001\";"),
+        "{exports}"
+    );
+    assert!(exports.contains("Clients = 10.1.1.1;"), "{exports}");
+    assert!(
+        first.stdout.contains("exports: server nfs1 (ganesha)"),
+        "{first}"
+    );
+
     let second = c
         .syncaixres("sn1", sn_nodes("sn1"), "diskless")
         .arg("--verify")
@@ -348,6 +364,19 @@ fn removal_deletes_only_the_removed_nodes() {
     let c = Cluster::new(&lab);
     c.sync("sn1").assert_success();
     c.sync("sn2").assert_success();
+    // rmdsklsnode has deallocated them: NIM no longer exports anything to cn005 and cn007.
+    let exports = c.sn("sn2").path("etc/exports");
+    let text = std::fs::read_to_string(&exports).unwrap();
+    let kept: Vec<String> = text
+        .lines()
+        .filter(|l| !l.contains("10.1.1.5,") && !l.contains("10.1.1.7,"))
+        .map(|l| {
+            l.replace("10.1.1.5:", "")
+                .replace(":10.1.1.7", "")
+                .replace("10.1.1.7:", "")
+        })
+        .collect();
+    std::fs::write(&exports, kept.join("\n") + "\n").unwrap();
     let out = c.syncaixres("sn2", "cn005,cn007", "remove").run_bounded();
     out.assert_success();
     assert!(
@@ -373,6 +402,15 @@ fn removal_deletes_only_the_removed_nodes() {
         format!("{SPOT}/bin/ksh"),
     ] {
         assert!(c.nfs.path(&kept).exists(), "{kept} was removed");
+    }
+    let conf = std::fs::read_to_string(c.nfs.path(GANESHA_CONF)).unwrap();
+    assert!(!conf.contains("cn005_71Bcosi;"), "{conf}");
+    assert!(
+        !conf.contains("10.1.1.5") && !conf.contains("10.1.1.7"),
+        "{conf}"
+    );
+    for client in ["10.1.1.1", "10.1.1.4", "10.1.1.6", "10.1.1.8"] {
+        assert!(conf.contains(client), "{client} lost its exports: {conf}");
     }
 }
 
