@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xcat_extnfs::config::Config;
 use xcat_extnfs::exit;
+use xcat_extnfs::exports::{self, LocalSn, SnExports};
+use xcat_extnfs::remote::Remote;
+use xcat_extnfs::sync::{this_host, Sysroot};
 use xcat_extnfs::xcat::{nodels::nodels, Db, Resolver};
 
 /// Keep xCAT diskless and statelite nodes up when a service node dies.
@@ -32,6 +36,41 @@ enum Command {
         /// Attributes to show, as table.column.
         attributes: Vec<String>,
     },
+    /// The external server's NFS exports, merged from every service node's part.
+    Exports {
+        #[command(subcommand)]
+        action: ExportsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportsAction {
+    /// Print what would be applied: per path the merged clients and the SN parts they came
+    /// from, then the configuration and the commands. Changes nothing.
+    Render(ExportsArgs),
+    /// Refresh this SN's part from its exports and apply the merged exports on the server.
+    Apply(ExportsArgs),
+}
+
+#[derive(clap::Args)]
+struct ExportsArgs {
+    /// The server, as noderes.nfsserver names it (default: the one server of the
+    /// configuration file).
+    #[arg(long, value_name = "NAME")]
+    server: Option<String>,
+    /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// This SN's name, which names its part (default: the short host name).
+    #[arg(long, value_name = "NAME")]
+    sn: Option<String>,
+    /// Only merge the parts already on the server; leave this host's part as it is (for a
+    /// run on the management node).
+    #[arg(long)]
+    no_local: bool,
+    /// Treat DIR as this host's / when reading its exports.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysroot: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -61,5 +100,57 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(exit::SUCCESS)
         }
+        Command::Exports { action } => {
+            let (args, apply) = match &action {
+                ExportsAction::Render(a) => (a, false),
+                ExportsAction::Apply(a) => (a, true),
+            };
+            let (remote, settings, local, sn) = exports_setup(args)?;
+            let local = local.as_ref().map(|e| LocalSn {
+                name: &sn,
+                exports: e,
+            });
+            if apply {
+                println!(
+                    "{}",
+                    exports::apply_for_server(&remote, &settings, local, false)?
+                );
+            } else {
+                print!("{}", exports::render_for_server(&remote, &settings, local)?);
+            }
+            Ok(exit::SUCCESS)
+        }
     }
+}
+
+type ExportsSetup = (Remote, exports::ExportsSettings, Option<SnExports>, String);
+
+/// The server, its exports settings, and (unless --no-local) this SN's exports.
+fn exports_setup(args: &ExportsArgs) -> anyhow::Result<ExportsSetup> {
+    let config = Config::load(args.config.as_deref())?;
+    let name = match &args.server {
+        Some(s) => s.clone(),
+        None => {
+            let names: Vec<&str> = config.server_names().collect();
+            match names.as_slice() {
+                [one] => one.to_string(),
+                _ => anyhow::bail!(
+                    "name the server with --server (the configuration has {} server tables)",
+                    names.len()
+                ),
+            }
+        }
+    };
+    xcat_extnfs::host::validate_hostname(&name)?;
+    let server = config.server(&name);
+    let remote = Remote::new(&server)?;
+    let local = if args.no_local {
+        None
+    } else {
+        Some(SnExports::read_under(
+            &Sysroot::new(&args.sysroot).local("/"),
+        )?)
+    };
+    let sn = args.sn.clone().unwrap_or_else(this_host);
+    Ok((remote, server.exports, local, sn))
 }

@@ -1,6 +1,7 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
 mod exports;
+mod extnfs_exports;
 mod harness;
 mod nodels;
 mod properties;
