@@ -14,6 +14,24 @@ pub use noderange::{Expander, NodeRangeError};
 pub use resolve::{NodeList, ResolveError, Resolver};
 pub use table::{Db, Source, Table, TableError};
 
+/// The index of the `)` that closes the `(` at index 0 of `text`; `None` when unbalanced.
+fn matching_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Anything that goes wrong reading the xCAT database.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

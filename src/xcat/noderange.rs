@@ -6,6 +6,7 @@ use std::path::Path;
 
 use regex::Regex;
 
+use super::matching_paren;
 use super::resolve::NodeList;
 
 /// Expansion stops past this many generated names, to keep a typo from exhausting memory.
@@ -437,23 +438,6 @@ fn split_outside(text: &str, sep: char, brackets: bool) -> Vec<(Option<char>, St
     }
     out.push((before, cur));
     out
-}
-
-fn matching_paren(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Perl's `split(/(\d+)/, s)`: text and digit runs alternating, a leading empty text kept.

@@ -4,6 +4,7 @@
 use regex::Regex;
 
 use super::arith::{self, ArithError, Expr};
+use super::matching_paren;
 
 /// A value that looks like a regular expression but cannot be evaluated as xCAT would.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -191,24 +192,6 @@ fn pieces(replacement: &str) -> Result<Vec<Piece>, RegexAttrError> {
         out.push(Piece::Text(rest.to_string()));
     }
     Ok(out)
-}
-
-/// The index of the `)` closing the `(` at index 0.
-fn matching_paren(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            b'(' => depth += 1,
-            b')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// How many times `[\D0]*(\d+)` matches in the name, as xCAT counts the easy form's numbers.

@@ -123,17 +123,7 @@ pub fn statemnt(value: &str, node: &str, resolver: &Resolver<'_>) -> Result<Stri
     if !value.contains('$') {
         return Ok(value.to_string());
     }
-    let mut fields = value.split(':');
-    let first = fields.next().unwrap_or("");
-    let (server, dir) = match fields.next().filter(|d| !d.is_empty()) {
-        Some(dir) => (first, dir),
-        None => ("", first),
-    };
-    let dir = if dir.contains('$') || dir.contains("#CMD") {
-        collapse(&subvars(dir, node, Kind::Dir, resolver)?)
-    } else {
-        dir.to_string()
-    };
+    let (server, dir) = server_and_dir(value, node, resolver)?;
     let server = if server.is_empty() {
         String::new()
     } else {
@@ -149,6 +139,22 @@ pub fn litetree_directory(
     node: &str,
     resolver: &Resolver<'_>,
 ) -> Result<(Option<String>, String), SubVarsError> {
+    let (server, dir) = server_and_dir(value, node, resolver)?;
+    let server = match server {
+        "" => None,
+        s if s.contains('$') => Some(subvars(s, node, Kind::Server, resolver)?),
+        s => Some(s.to_string()),
+    };
+    Ok((server, dir))
+}
+
+/// `server:dir` split as xCAT splits it (`split(/:/)`; a value without a second part is all
+/// directory), with the directory substituted and `//` collapsed when it has a variable.
+fn server_and_dir<'v>(
+    value: &'v str,
+    node: &str,
+    resolver: &Resolver<'_>,
+) -> Result<(&'v str, String), SubVarsError> {
     let mut fields = value.split(':');
     let first = fields.next().unwrap_or("");
     let (server, dir) = match fields.next().filter(|d| !d.is_empty()) {
@@ -159,11 +165,6 @@ pub fn litetree_directory(
         collapse(&subvars(dir, node, Kind::Dir, resolver)?)
     } else {
         dir.to_string()
-    };
-    let server = match server {
-        "" => None,
-        s if s.contains('$') => Some(subvars(s, node, Kind::Server, resolver)?),
-        s => Some(s.to_string()),
     };
     Ok((server, dir))
 }
