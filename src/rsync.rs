@@ -145,6 +145,19 @@ fn is_itemized(line: &str) -> bool {
         && b[11] == b' '
 }
 
+/// A change to nothing but the time of the top directory (`.d..t...... ./`). Where several SNs
+/// write into one directory on the server (their client directories), its time changes with
+/// every SN's run and belongs to none of them, so it is no difference worth reporting.
+pub fn is_top_dir_time(change: &str) -> bool {
+    let Some((code, name)) = change.split_once(' ') else {
+        return false;
+    };
+    name == "./"
+        && code.len() == 11
+        && code.starts_with(".d")
+        && code[2..].chars().all(|c| matches!(c, '.' | 't' | 'T'))
+}
+
 /// `1,234,567 bytes` → 1234567 (thousands separators of rsync ≥ 3.1 allowed).
 fn leading_number(text: &str) -> u64 {
     text.trim()
@@ -275,6 +288,14 @@ mod tests {
              --rsync-path=/opt/freeware/bin/rsync '--filter=merge /tmp/r' \
              /install/nim/root/img_root/ nfs1:/install/nim/root/img_root/"
         );
+    }
+
+    #[test]
+    fn top_directory_times_are_recognised() {
+        assert!(is_top_dir_time(".d..t...... ./"));
+        assert!(!is_top_dir_time(".d..t...... cn001/"));
+        assert!(!is_top_dir_time(".d...p..... ./"));
+        assert!(!is_top_dir_time(">f..t...... ./x"));
     }
 
     #[test]

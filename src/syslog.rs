@@ -35,7 +35,12 @@ pub struct Syslog {
     logger: Option<String>,
     file: Option<PathBuf>,
     warned: Mutex<bool>,
+    /// `Some`: lines wait here and go to `logger` in batches (see [`Syslog::batched`]).
+    pending: Option<Mutex<Vec<(Level, String)>>>,
 }
+
+/// A batch is sent when it reaches this many lines (and at every [`Syslog::flush`]).
+const BATCH: usize = 500;
 
 impl Syslog {
     /// `logger` is the program to run (`None` switches syslog off), `file` an extra log file.
@@ -45,7 +50,16 @@ impl Syslog {
             logger,
             file,
             warned: Mutex::new(false),
+            pending: None,
         }
+    }
+
+    /// Sends lines to `logger` in batches (`logger -f FILE`, which AIX and Linux both have)
+    /// rather than one process per line: for runs that log thousands of lines. Batches go
+    /// out when full, at [`Syslog::flush`] and when the logger is dropped.
+    pub fn batched(mut self) -> Syslog {
+        self.pending = Some(Mutex::new(Vec::new()));
+        self
     }
 
     /// A logger that writes nowhere (for planning-only paths and unit tests).
@@ -89,6 +103,20 @@ impl Syslog {
             }
         }
         let Some(logger) = &self.logger else { return };
+        if let Some(pending) = &self.pending {
+            let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.extend(
+                msg.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| (level, l.to_string())),
+            );
+            if pending.len() >= BATCH {
+                let batch = std::mem::take(&mut *pending);
+                drop(pending);
+                self.send_batch(logger, &batch);
+            }
+            return;
+        }
         for line in msg.lines().filter(|l| !l.trim().is_empty()) {
             let res = Cmd::new(logger)
                 .args(["-t", &self.tag, "-p", level.priority(), "--", line])
@@ -100,12 +128,52 @@ impl Syslog {
         }
     }
 
+    /// Sends the lines waiting in a batched logger.
+    pub fn flush(&self) {
+        let (Some(logger), Some(pending)) = (&self.logger, &self.pending) else {
+            return;
+        };
+        let batch = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.send_batch(logger, &batch);
+    }
+
+    /// One `logger -f` per run of lines of the same level, in order.
+    fn send_batch(&self, logger: &str, batch: &[(Level, String)]) {
+        for run in batch.chunk_by(|a, b| a.0 == b.0) {
+            let level = run[0].0;
+            let res = tempfile::NamedTempFile::new().and_then(|mut f| {
+                for (_, line) in run {
+                    writeln!(f, "{line}")?;
+                }
+                f.flush()?;
+                Ok(f)
+            });
+            let file = match res {
+                Ok(f) => f,
+                Err(e) => return self.warn_once(&format!("cannot batch syslog lines: {e}")),
+            };
+            let res = Cmd::new(logger)
+                .args(["-t", &self.tag, "-p", level.priority(), "-f"])
+                .arg(file.path())
+                .run_checked();
+            if let Err(e) = res {
+                return self.warn_once(&format!("syslog through `{logger}` failed: {e}"));
+            }
+        }
+    }
+
     fn warn_once(&self, msg: &str) {
         let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
         if !*warned {
             *warned = true;
             eprintln!("warning: {msg}");
         }
+    }
+}
+
+impl Drop for Syslog {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -149,6 +217,33 @@ mod tests {
         assert_eq!(
             text,
             "-t xcat -p local4.warning -- two\n-t xcat -p local4.warning -- lines\n"
+        );
+    }
+
+    #[test]
+    fn batches_go_out_in_order_by_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = dir.path().join("rec");
+        let fake = dir.path().join("logger");
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\necho \"$1 $2 $3 $4 $5\" >> '{r}'\ncat \"$6\" >> '{r}'\n",
+                r = rec.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&fake);
+        let log = Syslog::new("xcat", Some(fake.display().to_string()), None).batched();
+        log.info("one");
+        log.info("two");
+        log.err("three");
+        assert!(!rec.exists(), "nothing sent before a flush");
+        drop(log);
+        let text = std::fs::read_to_string(rec).unwrap();
+        assert_eq!(
+            text,
+            "-t xcat -p local4.info -f\none\ntwo\n-t xcat -p local4.err -f\nthree\n"
         );
     }
 

@@ -170,7 +170,10 @@ impl Executor<'_> {
         let code = out.code_or_signal();
         let (stats, changes) = rsync::parse_output(&out.stdout);
         r.stats = stats;
-        r.changes = changes.len();
+        r.changes = changes
+            .iter()
+            .filter(|c| !rsync::is_top_dir_time(c))
+            .count();
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",
             rsync::meaning(code),

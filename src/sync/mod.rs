@@ -212,6 +212,7 @@ pub fn run(
         jobs,
         progress: opts.progress,
     };
+    syslog.flush();
     let down = executor.prepare(&report.plan.steps, &plan::temp_dir(&installdir));
     let (ready, unreachable): (Vec<_>, Vec<_>) = report
         .plan
@@ -252,6 +253,7 @@ pub fn run(
         }
     }
     report.results = results;
+    syslog.flush();
     let published = exports_step::published(&report);
     for (server, paths) in published {
         let config = &servers[&server];
