@@ -145,15 +145,14 @@ fn is_itemized(line: &str) -> bool {
         && b[11] == b' '
 }
 
-/// A change to nothing but the time of the top directory (`.d..t...... ./`). Where several SNs
-/// write into one directory on the server (their client directories), its time changes with
-/// every SN's run and belongs to none of them, so it is no difference worth reporting.
-pub fn is_top_dir_time(change: &str) -> bool {
-    let Some((code, name)) = change.split_once(' ') else {
+/// A change to nothing but a directory's time (`.d..t...... etc/.client_data/`). Where several
+/// SNs write into one directory on the server (client directories, `.client_data` files), its
+/// time changes with every SN's run and belongs to none of them: no difference worth reporting.
+pub fn is_dir_time_only(change: &str) -> bool {
+    let Some((code, _name)) = change.split_once(' ') else {
         return false;
     };
-    name == "./"
-        && code.len() == 11
+    code.len() == 11
         && code.starts_with(".d")
         && code[2..].chars().all(|c| matches!(c, '.' | 't' | 'T'))
 }
@@ -291,11 +290,12 @@ mod tests {
     }
 
     #[test]
-    fn top_directory_times_are_recognised() {
-        assert!(is_top_dir_time(".d..t...... ./"));
-        assert!(!is_top_dir_time(".d..t...... cn001/"));
-        assert!(!is_top_dir_time(".d...p..... ./"));
-        assert!(!is_top_dir_time(">f..t...... ./x"));
+    fn directory_times_are_recognised() {
+        assert!(is_dir_time_only(".d..t...... ./"));
+        assert!(is_dir_time_only(".d..t...... etc/.client_data/"));
+        assert!(!is_dir_time_only(".d...p..... ./"));
+        assert!(!is_dir_time_only("cd+++++++++ cn001/"));
+        assert!(!is_dir_time_only(">f..t...... ./x"));
     }
 
     #[test]

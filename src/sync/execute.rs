@@ -172,7 +172,7 @@ impl Executor<'_> {
         r.stats = stats;
         r.changes = changes
             .iter()
-            .filter(|c| !rsync::is_top_dir_time(c))
+            .filter(|c| !rsync::is_dir_time_only(c))
             .count();
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",

@@ -49,7 +49,9 @@ impl<'l> Cluster<'l> {
             for dir in paging_dirs(name) {
                 sn.sparse(format!("{dir}/swapnfs0"), PAGE);
             }
-            // A hard link in the SPOT, which must stay one on the server.
+            // A set-uid program (git keeps no such bit) and a hard link in the SPOT, which
+            // must stay what they are on the server.
+            sn.set_mode(format!("{SPOT}/sbin/mount"), 0o4755);
             let ksh = sn.path(format!("{SPOT}/bin/ksh"));
             std::fs::hard_link(&ksh, sn.path(format!("{SPOT}/bin/rksh"))).unwrap();
             let config = format!(
