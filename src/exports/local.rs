@@ -31,7 +31,8 @@ impl SnExports {
     }
 
     /// Reads `<root>/etc/exports` and `<root>/etc/exports.d/*.exports` (in name order);
-    /// missing files are no exports.
+    /// missing files are no exports. Lines are labelled with the SN's own path of their file
+    /// (`/etc/exports line 4`), whatever `root` is.
     pub fn read_under(root: &Path) -> Result<SnExports, ExportsError> {
         let mut files = vec![root.join("etc/exports")];
         let dir = root.join("etc/exports.d");
@@ -54,7 +55,11 @@ impl SnExports {
                 path: file.clone(),
                 source,
             })?;
-            out.add(SnExports::parse(&file.to_string_lossy(), &text));
+            let label = match file.strip_prefix(root) {
+                Ok(rel) => format!("/{}", rel.display()),
+                Err(_) => file.display().to_string(),
+            };
+            out.add(SnExports::parse(&label, &text));
         }
         Ok(out)
     }
