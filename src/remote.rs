@@ -6,12 +6,15 @@ use std::path::PathBuf;
 use crate::config::{ServerConfig, TransportKind};
 use crate::process::{quote, quote_words, Cmd};
 
-/// ssh options always added: never prompt, refuse unknown host keys, notice a dead peer.
-const SSH_OPTIONS: [&str; 8] = [
+/// ssh options always added: never prompt, refuse unknown host keys, give up on a server that
+/// does not answer, notice a peer that dies. Options in `RSYNC_RSH` come first and so win.
+const SSH_OPTIONS: [&str; 10] = [
     "-o",
     "BatchMode=yes",
     "-o",
     "StrictHostKeyChecking=yes",
+    "-o",
+    "ConnectTimeout=30",
     "-o",
     "ServerAliveInterval=15",
     "-o",

@@ -10,17 +10,17 @@ use crate::config::ServerConfig;
 use crate::exports::{self, Published, Role, SnExports};
 use crate::remote::Remote;
 
-/// Per server, the paths whose steps succeeded and the nodes that mount them: shared trees
-/// (SPOT, shared_root) once with all their nodes, client directories one per node. After a
-/// removal the list is empty: publishing it refreshes the part from the SN's exports, which
-/// no longer name the removed nodes.
+/// Per server with at least one step done, the paths whose steps succeeded and the nodes
+/// that mount them: shared trees (SPOT, shared_root) once with all their nodes, client
+/// directories one per node. After a removal the list is empty: publishing it refreshes the
+/// part from the SN's exports, which no longer name the removed nodes.
 pub fn published(report: &Report) -> BTreeMap<String, Vec<Published>> {
     let mut out: BTreeMap<String, Vec<Published>> = BTreeMap::new();
     for (step, result) in report.plan.steps.iter().zip(&report.results) {
-        let list = out.entry(step.server.clone()).or_default();
         if !result.ok {
             continue;
         }
+        let list = out.entry(step.server.clone()).or_default();
         match (&step.kind, step.role) {
             (StepKind::Remove { .. }, _) | (StepKind::Refused { .. }, _) => {}
             (_, Role::Spot | Role::SharedRoot) => list.push(Published {

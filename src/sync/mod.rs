@@ -147,27 +147,17 @@ pub fn run(
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
-    let mut targets = inv.targets.clone();
     if !removal {
-        let (edits, failed) = redirect::plan(ctx.sysroot, &db.tftpdir()?, &targets, &inv.servers);
-        report.failed.extend(failed);
-        for e in &edits {
-            if opts.dry_run {
-                say(format!("{}: would edit {} ({})", e.node, e.path, e.what));
-            } else if let Err(err) = redirect::apply(ctx.sysroot, e) {
-                report.failed.push(inventory::NodeFailure {
-                    node: e.node.clone(),
-                    message: format!("cannot write {}: {err}", e.path),
-                });
-            } else {
-                say(format!("{}: edited {} ({})", e.node, e.path, e.what));
-            }
-        }
-        report.edits = edits;
+        let tftpdir = db.tftpdir()?;
+        redirect_mounts(ctx, opts, &tftpdir, &inv, &mut report, &mut say);
     }
     let failed: std::collections::BTreeSet<String> =
         report.failed.iter().map(|f| f.node.clone()).collect();
-    targets.retain(|t| !failed.contains(&t.node));
+    let targets: Vec<inventory::Target> = inv
+        .targets
+        .into_iter()
+        .filter(|t| !failed.contains(&t.node))
+        .collect();
     report.nim_names = targets
         .iter()
         .map(|t| (t.node.clone(), t.nim.clone()))
@@ -192,85 +182,35 @@ pub fn run(
         for line in report::plan_lines(&report.plan, &opts.rsync, ctx.sysroot) {
             say(line);
         }
-        for line in report.failure_lines() {
-            say(line);
+    } else {
+        let executor = execute::Executor {
+            remotes: &remotes,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: opts
+                .jobs
+                .or_else(|| servers.values().map(|s| s.jobs).max())
+                .unwrap_or(4),
+            progress: opts.progress,
+        };
+        syslog.flush();
+        let (results, down) = execute_steps(&executor, &report.plan.steps, &installdir);
+        for (server, reason) in &down {
+            say(format!("{server}: FAILED: {reason}"));
         }
-        report.seconds = start.elapsed().as_secs_f64();
-        say(report.summary());
-        return Ok(report);
-    }
-
-    let jobs = opts
-        .jobs
-        .or_else(|| servers.values().map(|s| s.jobs).max())
-        .unwrap_or(4);
-    let executor = execute::Executor {
-        remotes: &remotes,
-        sysroot: ctx.sysroot,
-        syslog,
-        rsync: opts.rsync.clone(),
-        jobs,
-        progress: opts.progress,
-    };
-    syslog.flush();
-    let down = executor.prepare(&report.plan.steps, &plan::temp_dir(&installdir));
-    let (ready, unreachable): (Vec<_>, Vec<_>) = report
-        .plan
-        .steps
-        .iter()
-        .cloned()
-        .partition(|s| !down.contains_key(&s.server));
-    let mut results = executor.run(&ready);
-    for s in &unreachable {
-        results.push(execute::StepResult {
-            server: s.server.clone(),
-            label: s.label.clone(),
-            nodes: s.nodes.clone(),
-            error: Some(down[&s.server].clone()),
-            ..Default::default()
-        });
-    }
-    for r in &results {
-        say(report::result_line(r));
-    }
-    if !removal {
-        report.verification = executor.verify(&ready, &results[..ready.len()], opts.verify);
-        for v in &report.verification {
-            if opts.verify || v.differences != Some(0) {
-                say(report::verification_line(v));
-            }
+        report.results = results;
+        for r in &report.results {
+            say(report::result_line(r));
         }
-        if !opts.verify && !report.verification.is_empty() {
-            let clean = report
-                .verification
-                .iter()
-                .filter(|v| v.differences == Some(0))
-                .count();
-            say(format!(
-                "verified: {clean} of {} synced scope(s) match the server",
-                report.verification.len()
-            ));
+        if !removal {
+            verify(&executor, opts.verify, &mut report, &mut say);
         }
-    }
-    report.results = results;
-    syslog.flush();
-    let published = exports_step::published(&report);
-    for (server, paths) in published {
-        let config = &servers[&server];
-        if !config.exports.apply {
-            continue;
+        syslog.flush();
+        publish_exports(ctx, opts, &servers, &remotes, &mut report);
+        for line in &report.exports {
+            say(format!("exports: {line}"));
         }
-        let line = exports_step::publish(&remotes[&server], config, &opts.sn, ctx.sysroot, &paths);
-        match line {
-            Ok(text) => report.exports.push(text),
-            Err(text) => {
-                report.exports_failed.push(server.clone());
-                report.exports.push(text)
-            }
-        }
-    }
-    for line in &report.exports {
-        say(format!("exports: {line}"));
     }
     for line in report.failure_lines() {
         say(line);
@@ -278,4 +218,111 @@ pub fn run(
     report.seconds = start.elapsed().as_secs_f64();
     say(report.summary());
     Ok(report)
+}
+
+/// Plans and (unless `--dry-run`) applies the redirect edits; nodes whose files cannot be
+/// edited fail.
+fn redirect_mounts(
+    ctx: &Context<'_>,
+    opts: &Options,
+    tftpdir: &str,
+    inv: &inventory::Inventory,
+    report: &mut Report,
+    say: &mut dyn FnMut(String),
+) {
+    let (edits, failed) = redirect::plan(ctx.sysroot, tftpdir, &inv.targets, &inv.servers);
+    report.failed.extend(failed);
+    for e in &edits {
+        if opts.dry_run {
+            say(format!("{}: would edit {} ({})", e.node, e.path, e.what));
+        } else if let Err(err) = redirect::apply(ctx.sysroot, e) {
+            report.failed.push(inventory::NodeFailure {
+                node: e.node.clone(),
+                message: format!("cannot write {}: {err}", e.path),
+            });
+        } else {
+            say(format!("{}: edited {} ({})", e.node, e.path, e.what));
+        }
+    }
+    report.edits = edits;
+}
+
+/// Prepares the servers, runs the steps of the reachable ones and fails the others' steps;
+/// the results come back in step order, with the servers that could not be reached.
+fn execute_steps(
+    executor: &execute::Executor<'_>,
+    steps: &[plan::Step],
+    installdir: &str,
+) -> (Vec<execute::StepResult>, BTreeMap<String, String>) {
+    let down = executor.prepare(steps, &plan::temp_dir(installdir));
+    let ready: Vec<plan::Step> = steps
+        .iter()
+        .filter(|s| !down.contains_key(&s.server))
+        .cloned()
+        .collect();
+    let mut ran = executor.run(&ready).into_iter();
+    let results = steps
+        .iter()
+        .map(|s| match down.get(&s.server) {
+            Some(_) => execute::StepResult {
+                server: s.server.clone(),
+                label: s.label.clone(),
+                nodes: s.nodes.clone(),
+                error: Some("not run: the server could not be reached".into()),
+                ..Default::default()
+            },
+            None => ran.next().expect("one result per step that ran"),
+        })
+        .collect();
+    (results, down)
+}
+
+/// Compares the synced scopes again; each scope is reported with `--verify`, otherwise only
+/// those left different, and a count.
+fn verify(
+    executor: &execute::Executor<'_>,
+    always: bool,
+    report: &mut Report,
+    say: &mut dyn FnMut(String),
+) {
+    report.verification = executor.verify(&report.plan.steps, &report.results, always);
+    for v in &report.verification {
+        if always || v.differences != Some(0) {
+            say(report::verification_line(v));
+        }
+    }
+    if !always && !report.verification.is_empty() {
+        let clean = report
+            .verification
+            .iter()
+            .filter(|v| v.differences == Some(0))
+            .count();
+        say(format!(
+            "verified: {clean} of {} synced scope(s) match the server",
+            report.verification.len()
+        ));
+    }
+}
+
+/// Publishes this SN's exports part to every server that applies exports.
+fn publish_exports(
+    ctx: &Context<'_>,
+    opts: &Options,
+    servers: &BTreeMap<String, ServerConfig>,
+    remotes: &BTreeMap<String, Remote>,
+    report: &mut Report,
+) {
+    for (server, paths) in exports_step::published(report) {
+        let config = &servers[&server];
+        if !config.exports.apply {
+            continue;
+        }
+        match exports_step::publish(&remotes[&server], config, &opts.sn, ctx.sysroot, &paths) {
+            Ok(text) => report.exports.push(text),
+            Err(text) => {
+                report.exports_failed.push(server.clone());
+                report.exports.push(text)
+            }
+        }
+    }
 }

@@ -538,6 +538,35 @@ fn bad_names_and_locations_are_refused_before_anything_runs() {
 }
 
 #[test]
+fn an_unreachable_server_fails_its_steps_and_publishes_nothing() {
+    let lab = Lab::new("sync-down");
+    let c = Cluster::new(&lab);
+    c.nfs.cut_network();
+    let out = c.sync("sn1");
+    c.nfs.restore_network();
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(
+        out.stdout
+            .matches("nfs1: FAILED: cannot reach or prepare the server")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        out.stdout
+            .matches("FAILED: not run: the server could not be reached")
+            .count(),
+        5,
+        "{out}"
+    );
+    assert!(!out.stdout.contains("exports: "), "{out}");
+    assert!(out.stdout.contains("0 node(s) synced"), "{out}");
+    assert!(!c.nfs.path(GANESHA_CONF).exists());
+    // Back on the network, the next run does it all.
+    c.sync("sn1").assert_success();
+}
+
+#[test]
 fn two_runs_on_one_sn_wait_for_each_other() {
     let lab = Lab::new("sync-lock");
     let c = Cluster::new(&lab);
