@@ -21,6 +21,8 @@ use crate::syslog::Syslog;
 pub struct StepResult {
     pub server: String,
     pub label: String,
+    /// `rsync`, `allocate`, `remove` or `refused`.
+    pub kind: &'static str,
     pub nodes: Vec<String>,
     pub ok: bool,
     pub stats: Stats,
@@ -134,6 +136,7 @@ impl Executor<'_> {
             nodes: step.nodes.clone(),
             ..StepResult::default()
         };
+        r.kind = step.kind.name();
         match &step.kind {
             StepKind::Rsync(job) => self.rsync(step, job, false, &mut r),
             StepKind::Allocate { dirs } => self.allocate(step, dirs, &mut r),

@@ -53,6 +53,17 @@ pub enum StepKind {
     Refused { reason: String },
 }
 
+impl StepKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Rsync(_) => "rsync",
+            StepKind::Allocate { .. } => "allocate",
+            StepKind::Remove { .. } => "remove",
+            StepKind::Refused { .. } => "refused",
+        }
+    }
+}
+
 /// Something removal deletes on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -303,6 +303,71 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
 }
 
 #[test]
+fn allocate_mode_creates_sparse_paging_files_without_copying_data() {
+    let lab = Lab::new("sync-alloc");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    let config = std::fs::read_to_string(sn.path("extnfs.toml")).unwrap();
+    sn.write(
+        "extnfs.toml",
+        format!("{config}[server.nfs1]\npaging = \"allocate\"\n"),
+    );
+    // Real data in one SN file: it must not travel.
+    sn.write(format!("{COSI_PAGING}/cn001/swapnfs0"), vec![7u8; 1 << 20]);
+    sn.sparse(format!("{COSI_PAGING}/cn001/swapnfs0"), PAGE);
+    sn.set_mode(format!("{COSI_PAGING}/cn001/swapnfs0"), 0o600);
+    let out = c.sync("sn1");
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains("paging 71Bcosi_paging: 2 file(s) created"),
+        "{out}"
+    );
+    for dir in paging_dirs("sn1") {
+        let file = c.nfs.path(format!("{dir}/swapnfs0"));
+        let meta = std::fs::metadata(&file).unwrap();
+        assert_eq!(meta.len(), PAGE, "{dir}");
+        assert!(
+            meta.blocks() * 512 <= 64 * 1024,
+            "{dir}: {} blocks",
+            meta.blocks()
+        );
+    }
+    let cn001 = std::fs::metadata(c.nfs.path(format!("{COSI_PAGING}/cn001/swapnfs0"))).unwrap();
+    assert_eq!(cn001.permissions().mode() & 0o777, 0o600);
+    assert!(
+        std::fs::read(c.nfs.path(format!("{COSI_PAGING}/cn001/swapnfs0")))
+            .unwrap()
+            .iter()
+            .all(|b| *b == 0)
+    );
+
+    // A file of another size on the server is in use by a node: left alone, with a warning.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(c.nfs.path(format!("{SR_PAGING}/cn003/swapnfs0")))
+        .unwrap()
+        .set_len(PAGE / 2)
+        .unwrap();
+    let again = c.sync("sn1");
+    again.assert_success();
+    assert!(
+        again
+            .stdout
+            .contains("paging 71Bcosi_paging: 0 file(s) created"),
+        "{again}"
+    );
+    assert!(
+        again
+            .stdout
+            .contains("1 paging file(s) on the server have another size"),
+        "{again}"
+    );
+    let kept = std::fs::metadata(c.nfs.path(format!("{SR_PAGING}/cn003/swapnfs0"))).unwrap();
+    assert_eq!(kept.len(), PAGE / 2);
+}
+
+#[test]
 fn two_sns_syncing_at_the_same_moment_keep_each_others_nodes() {
     let lab = Lab::new("sync-two");
     let c = Cluster::new(&lab);
