@@ -156,15 +156,11 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &super::Sysroot) -> Vec<Str
 /// A step result as one line.
 pub fn result_line(r: &StepResult) -> String {
     let mut line = format!("{}: {}: ", r.server, r.label);
-    match &r.error {
-        Some(e) => line.push_str(&format!("FAILED: {e}")),
-        None if r.label.starts_with("remove") => {
-            line.push_str(&format!("{} item(s) removed", r.changes))
-        }
-        None if r.stats.files == 0 && r.changes > 0 => {
-            line.push_str(&format!("{} file(s) created", r.changes))
-        }
-        None => line.push_str(&format!(
+    match (&r.error, r.kind) {
+        (Some(e), _) => line.push_str(&format!("FAILED: {e}")),
+        (None, "remove") => line.push_str(&format!("{} item(s) removed", r.changes)),
+        (None, "allocate") => line.push_str(&format!("{} file(s) created", r.changes)),
+        (None, _) => line.push_str(&format!(
             "{} checked, {} sent ({}), {} deleted",
             r.stats.files,
             r.stats.transferred,
