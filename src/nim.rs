@@ -73,7 +73,11 @@ pub fn parse_stanza(name: &str, text: &str) -> NimObject {
 pub struct Nim {
     program: String,
     cache: Mutex<HashMap<String, Option<NimObject>>>,
+    machines: std::sync::OnceLock<Result<std::collections::BTreeSet<String>, String>>,
 }
+
+/// The machine types whose names [`Nim::machine_exists`] lists: diskless and dataless clients.
+const CLIENT_TYPES: [&str; 2] = ["diskless", "dataless"];
 
 impl Nim {
     /// `program` is `lsnim` (found on PATH) unless given.
@@ -81,6 +85,7 @@ impl Nim {
         Nim {
             program: program.unwrap_or("lsnim").to_string(),
             cache: Mutex::new(HashMap::new()),
+            machines: std::sync::OnceLock::new(),
         }
     }
 
@@ -115,9 +120,38 @@ impl Nim {
         Ok(found)
     }
 
-    /// Whether a NIM object (a machine, for client names) exists.
+    /// Whether a NIM object exists (one `lsnim -l` per name; see [`Nim::machine_exists`]).
     pub fn exists(&self, name: &str) -> Result<bool, NimError> {
         Ok(self.lookup(name)?.is_some())
+    }
+
+    /// Whether a diskless or dataless client of that name exists, from one `lsnim -t TYPE`
+    /// listing per type for the whole run (thousands of clients, two commands); when the
+    /// listing itself fails, each name is asked with `lsnim -l`.
+    pub fn machine_exists(&self, name: &str) -> Result<bool, NimError> {
+        match self.machines.get_or_init(|| self.list_machines()) {
+            Ok(set) => Ok(set.contains(name)),
+            Err(_) => self.exists(name),
+        }
+    }
+
+    fn list_machines(&self) -> Result<std::collections::BTreeSet<String>, String> {
+        let program = find_program(&self.program).map_err(|e| e.to_string())?;
+        let mut set = std::collections::BTreeSet::new();
+        for t in CLIENT_TYPES {
+            let out = Cmd::new(&program)
+                .args(["-t", t])
+                .run_checked()
+                .map_err(|e| e.to_string())?;
+            // One line per object: `name class type`.
+            set.extend(
+                out.stdout
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().next())
+                    .map(str::to_string),
+            );
+        }
+        Ok(set)
     }
 
     /// The location of a resource of the expected type, checked against `installdir`.

@@ -353,7 +353,7 @@ fn client_name(ctx: &Context<'_>, t: &Target) -> Result<String, String> {
     let short = short_name(&t.node);
     let candidates = [format!("{short}_{}", t.image), short.to_string()];
     for c in &candidates {
-        if ctx.nim.exists(c).map_err(|e| e.to_string())? {
+        if ctx.nim.machine_exists(c).map_err(|e| e.to_string())? {
             return Ok(c.clone());
         }
     }

@@ -113,18 +113,26 @@ fn edit(t: &Target, path: &str, what: String, content: String) -> Edit {
 }
 
 /// `<tftpdir>/<ip>.info` (aixinstall) or `<tftpdir>/<node>.info` (PPCboot), whichever exists.
+/// The address is `hosts.ip`; the resolver is asked only when neither file is found that way.
 fn info_file(sysroot: &Sysroot, tftpdir: &str, t: &Target) -> Result<String, String> {
     let dir = tftpdir.trim_end_matches('/');
-    let mut candidates = Vec::new();
-    if let Some(ip) = &t.ip {
-        candidates.push(format!("{dir}/{ip}.info"));
-    }
+    let by_ip = |ip: &str| format!("{dir}/{ip}.info");
+    let mut candidates: Vec<String> = t.ip.iter().map(|ip| by_ip(ip)).collect();
     candidates.push(format!("{dir}/{}.info", t.node));
-    candidates
-        .iter()
-        .find(|c| sysroot.local(c).is_file())
-        .cloned()
-        .ok_or_else(|| format!("no NIM info file ({}) on this SN", candidates.join(" or ")))
+    if let Some(found) = candidates.iter().find(|c| sysroot.local(c).is_file()) {
+        return Ok(found.clone());
+    }
+    if let Some(ip) = crate::host::primary_address(&t.node) {
+        let path = by_ip(&ip.to_string());
+        if sysroot.local(&path).is_file() {
+            return Ok(path);
+        }
+        candidates.push(path);
+    }
+    Err(format!(
+        "no NIM info file ({}) on this SN",
+        candidates.join(" or ")
+    ))
 }
 
 fn read(sysroot: &Sysroot, path: &str) -> Result<String, String> {
