@@ -356,17 +356,22 @@ fn run_on_path(remote: &Remote, script: &str, path: &str, step: &str) -> Result<
         .map_err(|e| ExportsError::remote(remote.name(), &format!("{step} {path}"), e))
 }
 
-/// The names among `names` that the server cannot resolve.
+/// The names among `names` that the server cannot resolve. They go over in chunks: the
+/// remote shell receives the command as one argument, which Linux caps at 128 KiB.
 pub fn unresolvable(remote: &Remote, names: &[String]) -> Result<Vec<String>, ExportsError> {
-    if names.is_empty() {
-        return Ok(Vec::new());
+    let mut bad = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CHECK) {
+        let out = remote
+            .script(NAMES_SCRIPT, chunk)
+            .run_checked()
+            .map_err(|e| ExportsError::remote(remote.name(), "checking client names", e))?;
+        bad.extend(out.stdout.lines().map(str::to_string));
     }
-    let out = remote
-        .script(NAMES_SCRIPT, names)
-        .run_checked()
-        .map_err(|e| ExportsError::remote(remote.name(), "checking client names", e))?;
-    Ok(out.stdout.lines().map(str::to_string).collect())
+    Ok(bad)
 }
+
+/// Names per remote check: well below the argument limit for host names of 63 characters.
+const NAMES_PER_CHECK: usize = 1000;
 
 #[cfg(test)]
 mod tests {
