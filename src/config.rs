@@ -42,13 +42,16 @@ pub enum TransportKind {
     Local,
 }
 
-/// What happens to the nodes' paging files.
+/// What happens to the nodes' paging files. Their content means nothing after a reboot or a
+/// new `swapon`; `mkps` needs the server's file to exist with its size, exported to the node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PagingMode {
-    /// Copy the paging directories with holes kept (`rsync -S`).
+    /// Copy the paging directories with holes kept (`rsync -S`). rsync still sends every
+    /// zero, so each file's full size crosses the network once.
     Sync,
-    /// Create each paging file on the server as a sparse file of the same size; copy no data.
+    /// The default: create each paging file on the server as a sparse file of the same size;
+    /// no data crosses the network.
     Allocate,
     /// Leave paging alone.
     Off,
@@ -244,7 +247,7 @@ impl Config {
                 .or(d.rsync_path.clone())
                 .unwrap_or_else(|| "rsync".to_string()),
             compress: own.compress.or(d.compress).unwrap_or(false),
-            paging: own.paging.or(d.paging).unwrap_or(PagingMode::Sync),
+            paging: own.paging.or(d.paging).unwrap_or(PagingMode::Allocate),
             dump: own.dump.or(d.dump).unwrap_or(false),
             jobs: own.jobs.or(d.jobs).unwrap_or(4),
             exports: own.exports.or(d.exports.clone()).unwrap_or_default(),
@@ -269,7 +272,7 @@ mod tests {
         assert_eq!(s.ssh_host, "nfs1");
         assert_eq!(s.rsync_path, "rsync");
         assert!(!s.compress);
-        assert_eq!(s.paging, PagingMode::Sync);
+        assert_eq!(s.paging, PagingMode::Allocate);
         assert!(!s.dump);
         assert_eq!(s.jobs, 4);
     }
@@ -279,7 +282,7 @@ mod tests {
         let text = r#"
             log_file = "/var/log/xcat/extnfs.log"
             [defaults]
-            paging = "allocate"
+            paging = "sync"
             jobs = 2
             [server.nfs1]
             transport = "local"
@@ -291,7 +294,7 @@ mod tests {
         assert_eq!(s.transport, TransportKind::Local);
         assert_eq!(s.local_path.as_deref(), Some(Path::new("/gpfs/extnfs")));
         assert_eq!(s.jobs, 8);
-        assert_eq!(s.paging, PagingMode::Allocate);
+        assert_eq!(s.paging, PagingMode::Sync);
         assert_eq!(c.server("other").jobs, 2);
     }
 

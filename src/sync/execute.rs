@@ -447,11 +447,11 @@ pub fn progress_line(r: &StepResult) -> String {
         return format!("FAILED: {e}");
     }
     format!(
-        "{} files checked, {} sent ({}), {} deleted, {:.1} s",
+        "{} files checked, {} updated, {} deleted, {} sent, {:.1} s",
         r.stats.files,
         r.stats.transferred,
-        crate::sync::report::bytes(r.stats.transferred_bytes),
         r.stats.deleted,
+        crate::sync::report::bytes(r.stats.bytes_sent),
         r.seconds
     )
 }

@@ -94,9 +94,9 @@ impl Report {
             self.plan.steps.len()
         );
         if !self.dry_run {
-            let sent: u64 = self.results.iter().map(|r| r.stats.transferred_bytes).sum();
+            let sent: u64 = self.results.iter().map(|r| r.stats.bytes_sent).sum();
             let files: u64 = self.results.iter().map(|r| r.stats.transferred).sum();
-            line.push_str(&format!(", {files} file(s) sent ({})", bytes(sent)));
+            line.push_str(&format!(", {files} file(s) updated, {} sent", bytes(sent)));
             if !self.verification.is_empty() {
                 let diffs: usize = self.verification.iter().filter_map(|v| v.differences).sum();
                 line.push_str(&format!(", {diffs} difference(s) left"));
@@ -161,11 +161,11 @@ pub fn result_line(r: &StepResult) -> String {
         (None, "remove") => line.push_str(&format!("{} item(s) removed", r.changes)),
         (None, "allocate") => line.push_str(&format!("{} file(s) created", r.changes)),
         (None, _) => line.push_str(&format!(
-            "{} checked, {} sent ({}), {} deleted",
+            "{} checked, {} updated, {} deleted, {} sent",
             r.stats.files,
             r.stats.transferred,
-            bytes(r.stats.transferred_bytes),
-            r.stats.deleted
+            r.stats.deleted,
+            bytes(r.stats.bytes_sent)
         )),
     }
     if let Some(w) = &r.warning {

@@ -163,14 +163,15 @@ fn shared_root_protects_other_sns_client_data() {
 
 #[test]
 fn paging_keeps_holes_and_never_rewrites_files_in_use() {
-    let p = plan(&[target("cn001", false)], &complete(&["cn001"]), "");
-    let paging = rsync(p.steps.iter().find(|s| s.role == Role::Paging).unwrap());
-    assert!(paging.sparse && paging.size_only && !paging.delete);
     let p = plan(
         &[target("cn001", false)],
         &complete(&["cn001"]),
-        "[defaults]\npaging = \"allocate\"\n",
+        "[defaults]\npaging = \"sync\"\n",
     );
+    let paging = rsync(p.steps.iter().find(|s| s.role == Role::Paging).unwrap());
+    assert!(paging.sparse && paging.size_only && !paging.delete);
+    // The default allocates.
+    let p = plan(&[target("cn001", false)], &complete(&["cn001"]), "");
     let step = p.steps.iter().find(|s| s.role == Role::Paging).unwrap();
     assert!(
         matches!(&step.kind, StepKind::Allocate { dirs } if dirs == &[format!("{PAGING}/cn001")])
