@@ -14,6 +14,16 @@ pub use noderange::{Expander, NodeRangeError};
 pub use resolve::{NodeList, ResolveError, Resolver};
 pub use table::{Db, Source, Table, TableError};
 
+/// The last line of a regex compile error: the part that says what is wrong.
+fn regex_message(e: &regex::Error) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
 /// The index of the `)` that closes the `(` at index 0 of `text`; `None` when unbalanced.
 fn matching_paren(text: &str) -> Option<usize> {
     let mut depth = 0usize;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use regex::Regex;
 
-use super::matching_paren;
 use super::resolve::NodeList;
+use super::{matching_paren, regex_message};
 
 /// Expansion stops past this many generated names, to keep a typo from exhausting memory.
 const MAX_RANGE: usize = 1_000_000;
@@ -218,13 +218,7 @@ impl<'a> Expander<'a> {
             let re =
                 Regex::new(&format!("^(?:{pattern})$")).map_err(|e| NodeRangeError::Regex {
                     pattern: pattern.to_string(),
-                    message: e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string(),
+                    message: regex_message(&e),
                 })?;
             return Ok(self
                 .nodes

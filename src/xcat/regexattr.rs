@@ -4,7 +4,7 @@
 use regex::Regex;
 
 use super::arith::{self, ArithError, Expr};
-use super::matching_paren;
+use super::{matching_paren, regex_message};
 
 /// A value that looks like a regular expression but cannot be evaluated as xCAT would.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -121,13 +121,7 @@ pub fn is_pipe_form(value: &str) -> bool {
 fn compile(pattern: &str) -> Result<Regex, RegexAttrError> {
     Regex::new(pattern).map_err(|e| RegexAttrError::Pattern {
         pattern: pattern.to_string(),
-        message: e
-            .to_string()
-            .lines()
-            .last()
-            .unwrap_or("")
-            .trim()
-            .to_string(),
+        message: regex_message(&e),
     })
 }
 
