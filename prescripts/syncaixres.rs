@@ -88,11 +88,13 @@ fn run(args: Args) -> anyhow::Result<i32> {
         }
     };
     let config = Config::load(args.config.as_deref())?;
+    // Thousands of lines at scale: batched, one `logger` per batch.
     let syslog = Syslog::new(
         "xcat.syncaixres",
         config.logger.clone(),
         config.log_file.clone(),
-    );
+    )
+    .batched();
     let db = Db::open(args.db.as_deref());
     let resolver = Resolver::new(&db);
     let nodes = match (

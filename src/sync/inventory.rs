@@ -320,11 +320,10 @@ fn server_address(
     Ok(address)
 }
 
-/// The node's address: the resolver's answer, else `hosts.ip` from the xCAT database.
+/// The node's address from `hosts.ip` in the xCAT database. The resolver is not asked here:
+/// `redirect` asks it only for a node whose `.info` file is not found by this address, since
+/// one lookup per node through a files resolver reads the whole `/etc/hosts` each time.
 fn node_address(ctx: &Context<'_>, node: &str) -> Option<String> {
-    if let Some(ip) = host::primary_address(node) {
-        return Some(ip.to_string());
-    }
     let has_hosts = ctx
         .resolver
         .db()
