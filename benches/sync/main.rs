@@ -4,7 +4,8 @@
 //! Needs root. Run with `cargo bench --bench sync`; BENCHMARKS.md has the setup and the results.
 //! Smaller trials: `SYNC_BENCH_NODES` (per SN, default 500), `SYNC_BENCH_RUNS` (default 3),
 //! `SYNC_BENCH_PLAN_NODES` (default 10000), `SYNC_BENCH_METHODS` (comma-separated numbers of
-//! [`Method::ALL`], from 1; default all).
+//! [`Method::ALL`], from 1; default all), `SYNC_BENCH_REPORTS` (a directory to keep each
+//! syncaixres run's JSON report in).
 
 #[path = "../../tests/integration/support/mod.rs"]
 mod support;
@@ -157,6 +158,12 @@ impl<'l> Bench<'l> {
                     let report: serde_json::Value =
                         serde_json::from_str(&out.stdout).expect("syncaixres --format json");
                     assert_eq!(report["edits"].as_array().map(Vec::len), Some(0), "{out}");
+                    if let Some(dir) = std::env::var_os("SYNC_BENCH_REPORTS") {
+                        let n = fs::read_dir(&dir).map_or(0, |d| d.count());
+                        let name = format!("{n:03}-{}.json", self.sns[i].1.name);
+                        fs::write(PathBuf::from(dir).join(name), &out.stdout)
+                            .expect("keep the syncaixres report");
+                    }
                 }
                 total = total.plus_scaled(sample, part.scale);
             }

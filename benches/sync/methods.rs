@@ -16,7 +16,7 @@ pub const JOBS: usize = 4;
 pub enum Method {
     /// syncaixres with `paging = "sync"` (the default) or `"allocate"`.
     Syncaixres { allocate: bool },
-    /// The wiki's procedure (exports-and-rsync.md §11), `-S` added to its paging command.
+    /// The xCAT wiki's procedure for an external NFS server, `-S` added to its paging command.
     Documented,
     /// The SPOT and the shared tree once per SN, then one rsync per node, `JOBS` at a time
     /// (measured on the first `Bench::per_node_subset` nodes of each SN, scaled to all).
