@@ -87,6 +87,9 @@ fn run(args: Args) -> anyhow::Result<i32> {
             return Ok(exit::SUCCESS);
         }
     };
+    if !args.sysroot.is_dir() {
+        anyhow::bail!("--sysroot {}: no such directory", args.sysroot.display());
+    }
     let config = Config::load(args.config.as_deref())?;
     // Thousands of lines at scale: batched, one `logger` per batch.
     let syslog = Syslog::new(

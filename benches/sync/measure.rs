@@ -143,18 +143,5 @@ pub fn disk_usage(paths: &[PathBuf], apparent: bool) -> u64 {
         .expect("du prints a total")
 }
 
-/// `1.2 GiB`-style sizes.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+/// `1.2 GiB`-style sizes, as syncaixres prints them.
+pub use xcat_extnfs::sync::report::bytes;

@@ -603,6 +603,18 @@ fn bad_names_and_locations_are_refused_before_anything_runs() {
     assert!(!c.nfs.path(format!("{ROOT}/cn002")).exists());
     assert!(!c.nfs.path("install/nim/shared_root").exists());
 
+    // A --sysroot that does not exist is a usage error, not a failure of every node.
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .args(["--sysroot", "/nonexistent/sn1"])
+        .run_bounded();
+    assert_eq!(out.code(), Some(2), "{out}");
+    assert!(
+        out.stdout
+            .contains("--sysroot /nonexistent/sn1: no such directory"),
+        "{out}"
+    );
+
     // A broken configuration is a usage error: status 2, nothing done.
     c.sn("sn1").write(
         "extnfs.toml",
