@@ -269,6 +269,18 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
         std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
     assert!(hosts.ends_with(&format!("{server_ip} {NFS}\n")), "{hosts}");
 
+    // Every rsync command line, its exit status and statistics are in the log file.
+    let log = std::fs::read_to_string(lab.dir().join("sn1.log")).unwrap();
+    assert!(
+        log.contains("nfs1: spot 71Bcosi: rsync -a -H --numeric-ids"),
+        "{log}"
+    );
+    assert!(
+        log.contains("nfs1: spot 71Bcosi: rsync exit 0 (success); files "),
+        "{log}"
+    );
+    assert!(log.contains("local4.info: cn010: skipped"), "{log}");
+
     let exports = std::fs::read_to_string(c.nfs.path(GANESHA_CONF)).unwrap();
     assert!(
         exports.contains("Path = \"/install/nim/root/71Bcosi_root/cn001\";"),
