@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::plan::{RemoveEntry, Step, StepKind};
+use super::plan::{Kind, RemoveEntry, Step, StepKind};
 use super::Sysroot;
 use crate::process::Cmd;
 use crate::remote::Remote;
@@ -21,8 +21,7 @@ use crate::syslog::Syslog;
 pub struct StepResult {
     pub server: String,
     pub label: String,
-    /// `rsync`, `allocate`, `remove` or `refused`.
-    pub kind: &'static str,
+    pub kind: Kind,
     pub nodes: Vec<String>,
     pub ok: bool,
     pub stats: Stats,
@@ -136,7 +135,7 @@ impl Executor<'_> {
             nodes: step.nodes.clone(),
             ..StepResult::default()
         };
-        r.kind = step.kind.name();
+        r.kind = step.kind.kind();
         match &step.kind {
             StepKind::Rsync(job) => self.rsync(step, job, false, &mut r),
             StepKind::Allocate { dirs } => self.allocate(step, dirs, &mut r),

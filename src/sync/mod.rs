@@ -267,7 +267,7 @@ fn execute_steps(
             Some(_) => execute::StepResult {
                 server: s.server.clone(),
                 label: s.label.clone(),
-                kind: s.kind.name(),
+                kind: s.kind.kind(),
                 nodes: s.nodes.clone(),
                 error: Some("not run: the server could not be reached".into()),
                 ..Default::default()

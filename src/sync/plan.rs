@@ -53,13 +53,24 @@ pub enum StepKind {
     Refused { reason: String },
 }
 
+/// What kind of step a result comes from, without the step's data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    #[default]
+    Rsync,
+    Allocate,
+    Remove,
+    Refused,
+}
+
 impl StepKind {
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            StepKind::Rsync(_) => "rsync",
-            StepKind::Allocate { .. } => "allocate",
-            StepKind::Remove { .. } => "remove",
-            StepKind::Refused { .. } => "refused",
+            StepKind::Rsync(_) => Kind::Rsync,
+            StepKind::Allocate { .. } => Kind::Allocate,
+            StepKind::Remove { .. } => Kind::Remove,
+            StepKind::Refused { .. } => Kind::Refused,
         }
     }
 }

@@ -158,8 +158,12 @@ pub fn result_line(r: &StepResult) -> String {
     let mut line = format!("{}: {}: ", r.server, r.label);
     match (&r.error, r.kind) {
         (Some(e), _) => line.push_str(&format!("FAILED: {e}")),
-        (None, "remove") => line.push_str(&format!("{} item(s) removed", r.changes)),
-        (None, "allocate") => line.push_str(&format!("{} file(s) created", r.changes)),
+        (None, super::plan::Kind::Remove) => {
+            line.push_str(&format!("{} item(s) removed", r.changes))
+        }
+        (None, super::plan::Kind::Allocate) => {
+            line.push_str(&format!("{} file(s) created", r.changes))
+        }
         (None, _) => line.push_str(&format!(
             "{} checked, {} updated, {} deleted, {} sent",
             r.stats.files,
