@@ -44,7 +44,7 @@ impl<'l> Server<'l> {
         let addr = lab.slot().host(index + 2);
         lab.claim(name, Some(addr));
         let root = lab.dir().join(name);
-        for dir in ["install", "etc/ganesha", "etc/exports.d"] {
+        for dir in ["install", "etc/ganesha", "etc/exports.d", "run/sshd"] {
             std::fs::create_dir_all(root.join(dir)).expect("create the server's tree");
         }
         let state = lab.state_dir(name);
@@ -195,7 +195,11 @@ fn start_anchor(lab: &Lab, name: &str, root: &Path, state: &Path) -> Daemon {
         .bind(root.join("install"), "/install")
         .bind(lab.hosts_file(), "/etc/hosts")
         .bind(root.join("etc/ganesha"), "/etc/ganesha")
-        .bind(root.join("etc/exports.d"), "/etc/exports.d");
+        .bind(root.join("etc/exports.d"), "/etc/exports.d")
+        // sshd's privilege separation directory: a service manager would create it when the
+        // service starts, which never happens on a machine where openssh-server was only
+        // installed (CI); the server brings its own.
+        .bind(root.join("run/sshd"), "/run/sshd");
     let mut command = plan.command(&lab.enter_netns(name), "sleep");
     command.arg("infinity");
     let mut anchor = Daemon::spawn("namespace setup", &mut command, &state.join("anchor.log"));
