@@ -5,6 +5,7 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod exports;
@@ -15,6 +16,7 @@ pub mod pagingspace;
 pub mod process;
 pub mod remote;
 pub mod rsync;
+pub mod scripts;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;
