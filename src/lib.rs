@@ -10,6 +10,7 @@ pub mod exit;
 pub mod exports;
 pub mod host;
 pub mod lock;
+pub mod mounts;
 pub mod nim;
 pub mod pagingspace;
 pub mod process;
