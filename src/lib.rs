@@ -16,6 +16,7 @@ pub mod pagingspace;
 pub mod process;
 pub mod remote;
 pub mod rsync;
+pub mod statelite;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;
