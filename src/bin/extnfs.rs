@@ -8,7 +8,10 @@ use xcat_extnfs::cli::{self, UsageError, EXIT_STATUS_HELP};
 use xcat_extnfs::config::Config;
 use xcat_extnfs::exit;
 use xcat_extnfs::exports::{self, LocalSn, SnExports};
+use xcat_extnfs::mounts;
+use xcat_extnfs::nim::Nim;
 use xcat_extnfs::remote::Remote;
+use xcat_extnfs::sync::report::Format;
 use xcat_extnfs::sync::{this_host, Sysroot};
 use xcat_extnfs::syslog::{self, Syslog};
 use xcat_extnfs::xcat::{nodels::nodels, Db, Resolver};
@@ -35,6 +38,20 @@ enum Command {
         noderange: String,
         /// Attributes to show, as table.column.
         attributes: Vec<String>,
+    },
+    /// What each node mounts over NFS (kind, server, path, ro/rw), as xCAT computes it.
+    ///
+    /// One line per node and mount, `<node>: <kind> <server>:<path> <ro|rw>`, nodes in
+    /// noderange order, mounts in the order the node makes them; notes and nodes that
+    /// cannot be computed go to stderr. AIX nodes need lsnim (run it on their NIM master).
+    Mounts {
+        /// Read tables from a dumpxCATdb directory instead of running tabdump.
+        #[arg(long, value_name = "DIR")]
+        db: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// The nodes: an xCAT noderange.
+        noderange: String,
     },
     /// The external server's NFS exports, merged from every service node's part.
     Exports {
@@ -99,6 +116,41 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 nodels(&resolver, &noderange, &attributes, with_fieldname)?
             );
             Ok(exit::SUCCESS)
+        }
+        Command::Mounts {
+            db,
+            format,
+            noderange,
+        } => {
+            let db = Db::open(db.as_deref());
+            let resolver = Resolver::new(&db);
+            let nodes = resolver.noderange(&noderange)?;
+            let nim = Nim::new(None);
+            let opts = mounts::Options {
+                image: None,
+                nim: Some(&nim),
+            };
+            let model = mounts::gather(&resolver, &nodes, &opts)?;
+            match format {
+                Format::Human => {
+                    for line in model.lines() {
+                        println!("{line}");
+                    }
+                    for n in &model.nodes {
+                        for note in &n.notes {
+                            eprintln!("{}: note: {note}", n.node);
+                        }
+                    }
+                }
+                Format::Json => println!("{}", serde_json::to_string_pretty(&model)?),
+            }
+            for f in &model.failed {
+                eprintln!("{}: error: {}", f.node, f.message);
+            }
+            Ok(match model.failed.is_empty() {
+                true => exit::SUCCESS,
+                false => exit::FAILURE,
+            })
         }
         Command::Exports { action } => {
             let (args, apply) = match &action {
