@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: cli::PrescriptArgs) -> anyhow::Result<i32> {
-    let action = match args.action() {
+    let action = match sync::Action::parse(&args.action_or("diskless")) {
         Ok(action) => action,
         Err(other) => {
             println!("syncaixres: nothing to do for action {other}");

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::exit;
 use crate::sync::report::Format;
-use crate::sync::Action;
 use crate::xcat::Resolver;
 
 /// The exit statuses, for `--help` texts.
@@ -26,10 +25,11 @@ pub struct PrescriptArgs {
     /// The nodes (an xCAT noderange); default: the NODES environment variable.
     #[arg(long, value_name = "NODERANGE")]
     pub nodes: Option<String>,
-    /// diskless (sync) or remove; default: the ACTION environment variable, else diskless.
+    /// The xCAT action (see above); default: the ACTION environment variable, else the
+    /// prescript's sync action.
     #[arg(long, value_name = "ACTION")]
     pub action: Option<String>,
-    /// Print the plan (edits and transfers) and change nothing.
+    /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Compare every synced scope again after the sync, and report each.
@@ -37,7 +37,7 @@ pub struct PrescriptArgs {
     pub verify: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Transfers at once (default: from the configuration, else 4).
+    /// Transfers or steps at once (default: from the configuration, else 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
     /// Read tables from a dumpxCATdb directory instead of running tabdump.
@@ -46,32 +46,26 @@ pub struct PrescriptArgs {
     /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Treat DIR as this SN's / when reading its files (to run against a copy of an SN).
+    /// Treat DIR as this host's / when reading its files (to run against a copy of it).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub sysroot: PathBuf,
     /// The rsync program on this host.
     #[arg(long, value_name = "PATH", default_value = "rsync")]
     pub rsync: String,
-    /// This service node's name, which names its part of the server's exports
+    /// This host's name, which names its part of the server's exports
     /// (default: the short host name).
     #[arg(long, value_name = "NAME")]
     pub sn: Option<String>,
 }
 
 impl PrescriptArgs {
-    /// The action asked for (`--action`, else `ACTION`, else diskless): `Err` with its name
-    /// when it is one this prescript does nothing for.
-    pub fn action(&self) -> Result<Action, String> {
-        let text = self
-            .action
+    /// The action asked for: `--action`, else `ACTION`, else `default` (the prescript's own
+    /// sync action); each prescript reads it its own way.
+    pub fn action_or(&self, default: &str) -> String {
+        self.action
             .clone()
             .or_else(|| std::env::var("ACTION").ok().filter(|a| !a.is_empty()))
-            .unwrap_or_else(|| "diskless".into());
-        match text.as_str() {
-            "diskless" => Ok(Action::Sync),
-            "remove" => Ok(Action::Remove),
-            _ => Err(text),
-        }
+            .unwrap_or_else(|| default.into())
     }
 
     /// The nodes: `--nodes` expanded as a noderange, else xCAT's comma list in `NODES`.
@@ -115,6 +109,7 @@ pub fn exit_status<'a>(
         }
         let usage = e.is::<UsageError>()
             || e.is::<crate::sync::SyncError>()
+            || e.is::<crate::statelite::StateliteError>()
             || e.is::<crate::config::ConfigError>()
             || e.is::<crate::remote::RemoteError>()
             || e.is::<crate::xcat::Error>()

@@ -1,20 +1,22 @@
-//! Carrying out a plan: rsync under the server's per-image lock, the statemnt and litetree
-//! scripts, results per step. Thin on purpose: steps in, results out, nothing decided here.
+//! Carrying out syncstatelite's plan on the sync engine: copies are rsync jobs of the shared
+//! executor under the server's per-image lock, the statemnt and litetree steps run the
+//! statelite server script; all on the one worker pool, each server resolved once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use super::plan::{Step, StepKind};
 use crate::exports::{Published, ServerLock};
-use crate::process::Cmd;
-use crate::remote::Remote;
-use crate::rsync::{self, Verdict};
-use crate::syslog::Syslog;
+use crate::rsync::Job;
+use crate::scripts;
+use crate::sync::execute::Executor as Engine;
+use crate::sync::pool;
+use crate::sync::servers::Server;
+use crate::sync::step::StepResult as RsyncRun;
 
-/// The server-side script (`mkdir`, `exist`).
-pub const SERVER_SCRIPT: &str = include_str!("server.sh");
+/// The server-side script (`mkdir`, `exist`, `isdir`).
+pub const SERVER_SCRIPT: &str = scripts::STATELITE;
 
 /// Seconds to wait for another run's copy of the same image.
 const LOCK_WAIT: u64 = 3600;
@@ -29,46 +31,63 @@ pub struct StepResult {
     /// Files and directories changed on the server (rsync's itemised changes, created dirs).
     pub changed: u64,
     pub detail: String,
-    /// Lines to report (litefile entries found nowhere, ...).
+    /// Lines to report (litefile entries found nowhere, vanished files, ...).
     pub findings: Vec<String>,
-    /// What may be exported now.
+    /// What the step covers for the exports: the paths the nodes may mount now.
     pub publish: Vec<Published>,
     pub seconds: f64,
 }
 
-/// Runs steps against their servers.
+/// Runs syncstatelite's steps on the sync engine.
 pub struct Executor<'a> {
-    pub remotes: &'a std::collections::BTreeMap<String, Remote>,
-    /// Local path of an absolute path on this host.
-    pub local: &'a (dyn Fn(&str) -> String + Sync),
-    pub syslog: &'a Syslog,
-    pub rsync: String,
-    pub jobs: usize,
-    /// Who holds the lock, for another run's message.
+    /// The servers, this host's sysroot, the log, the rsync program and the pool's width.
+    pub engine: Engine<'a>,
+    /// Who holds an image lock, for another run's message.
     pub owner: String,
 }
 
+/// The rsync job of a copy: exact (hard links, ACLs, extended attributes, holes, numeric
+/// ids), `--delete` only inside `dest`; `files` limits it to those names at the top.
+pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[String]) -> Job {
+    let mut rules: Vec<String> = files.iter().map(|f| format!("+ /{f}")).collect();
+    if !files.is_empty() {
+        rules.push("- *".into());
+    }
+    Job {
+        source: source.to_string(),
+        dest: server.remote.rsync_target(dest),
+        rules,
+        delete,
+        sparse: true,
+        xattrs: true,
+        size_only: false,
+        compress: server.config.compress,
+        temp_dir: None,
+        rsh: server.remote.rsync_rsh(),
+        rsync_path: Some(server.config.rsync_path.clone()),
+    }
+}
+
 impl Executor<'_> {
-    /// Runs the steps, `jobs` at a time; results in step order.
+    /// Runs the steps on the pool; results in step order.
     pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<StepResult>>> = Mutex::new(vec![None; steps.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.max(1).min(steps.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(step) = steps.get(i) else { break };
-                    let r = self.step(step);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                });
-            }
-        });
-        results
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into_iter()
-            .map(|r| r.expect("every step ran"))
-            .collect()
+        pool::map(steps, self.engine.jobs, |step| self.step(step))
+    }
+
+    /// The rsync job of a copy step, `None` for other steps or an unknown server.
+    pub fn job_of(&self, step: &Step) -> Option<Job> {
+        let StepKind::Copy {
+            source,
+            dest,
+            delete,
+            files,
+            ..
+        } = &step.kind
+        else {
+            return None;
+        };
+        let server = self.engine.servers.get(&step.server)?;
+        Some(job(server, source, dest, *delete, files))
     }
 
     fn step(&self, step: &Step) -> StepResult {
@@ -80,41 +99,18 @@ impl Executor<'_> {
             publish: step.publish.clone(),
             ..StepResult::default()
         };
-        let remote = &self.remotes[&step.server];
-        let outcome = match &step.kind {
-            StepKind::Refused { reason } => Err(format!("refused: {reason}")),
-            StepKind::SameFiles { path } => Ok(format!(
+        let outcome = match (&step.kind, self.engine.servers.get(&step.server)) {
+            (StepKind::Refused { reason }, _) => Err(format!("refused: {reason}")),
+            (StepKind::SameFiles { path }, _) => Ok(format!(
                 "{path}: this host reads the server's own files, nothing to copy"
             )),
-            StepKind::Copy {
-                source,
-                dest,
-                delete,
-                files,
-                lock,
-            } => self.copy(remote, source, dest, *delete, files, lock, false, &mut r),
-            StepKind::Mkdir { dirs } => self.mkdir(remote, dirs, &mut r),
-            StepKind::Check { dirs } => self.check(remote, dirs, &mut r),
-            StepKind::Litefile { checks } => {
-                let all: Vec<String> = checks.iter().flat_map(|c| c.candidates.clone()).collect();
-                self.exist(remote, &all).map(|found| {
-                    let mut missing = std::collections::BTreeMap::<(String, String, String), usize>::new();
-                    for c in checks {
-                        if !c.candidates.iter().any(|p| found.contains(p)) {
-                            *missing
-                                .entry((c.image.clone(), c.file.clone(), c.options.clone()))
-                                .or_default() += 1;
-                        }
-                    }
-                    for ((image, file, options), count) in &missing {
-                        r.findings.push(format!(
-                            "image {image}: litefile {file} ({options}) is in no litetree directory on {}: {count} node(s) get the image's .default copy",
-                            step.server
-                        ));
-                    }
-                    format!("{} entr(ies) checked, {} found nowhere", checks.len(), missing.len())
-                })
+            (_, None) => Err("not a server of this run".into()),
+            (StepKind::Copy { dest, lock, .. }, Some(server)) => {
+                self.copy(server, step, dest, lock, &mut r)
             }
+            (StepKind::Mkdir { dirs }, Some(server)) => self.mkdir(server, dirs, &mut r),
+            (StepKind::Check { dirs }, Some(server)) => self.check(server, dirs, &mut r),
+            (StepKind::Litefile { checks }, Some(server)) => self.litefile(server, checks, &mut r),
         };
         match outcome {
             Ok(detail) => {
@@ -129,7 +125,7 @@ impl Executor<'_> {
             }
         }
         r.seconds = start.elapsed().as_secs_f64();
-        self.syslog.info(&format!(
+        self.engine.syslog.info(&format!(
             "{} {}: {} {}",
             r.server,
             r.label,
@@ -139,61 +135,17 @@ impl Executor<'_> {
         r
     }
 
-    /// The rsync command of a copy (`-n` with `dry_run`).
-    pub fn rsync_command(
-        &self,
-        remote: &Remote,
-        source: &str,
-        dest: &str,
-        delete: bool,
-        files: &[String],
-        dry_run: bool,
-    ) -> Cmd {
-        let mut cmd = Cmd::new(&self.rsync).args([
-            "-a",
-            "-H",
-            "-A",
-            "-X",
-            "-S",
-            "--numeric-ids",
-            "-s",
-            "--stats",
-            "--out-format=%i %n%L",
-        ]);
-        if dry_run {
-            cmd = cmd.arg("-n");
-        }
-        if delete {
-            cmd = cmd.arg("--delete");
-        }
-        if let Some(rsh) = remote.rsync_rsh() {
-            cmd = cmd.arg(format!("--rsh={rsh}"));
-        }
-        for f in files {
-            cmd = cmd.arg(format!("--include=/{f}"));
-        }
-        if !files.is_empty() {
-            cmd = cmd.arg("--exclude=*");
-        }
-        cmd.arg(format!("{}/", (self.local)(source).trim_end_matches('/')))
-            .arg(format!(
-                "{}/",
-                remote.rsync_target(dest).trim_end_matches('/')
-            ))
-    }
-
-    #[allow(clippy::too_many_arguments)]
+    /// One copy under the image lock on the server, so concurrent runs never copy the same
+    /// image over each other (the second finds nothing left to do).
     fn copy(
         &self,
-        remote: &Remote,
-        source: &str,
+        server: &Server,
+        step: &Step,
         dest: &str,
-        delete: bool,
-        files: &[String],
         lock: &str,
-        dry_run: bool,
         r: &mut StepResult,
     ) -> Result<String, String> {
+        let remote = &server.remote;
         let _lock = ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner)
             .map_err(|e| format!("cannot take the image lock {lock}: {e}"))?;
         // rsync creates only the last directory of the destination.
@@ -205,73 +157,43 @@ impl Executor<'_> {
             let mk = remote.command(&["mkdir", "-p", &remote.path(parent)]);
             mk.run_checked().map_err(|e| e.to_string())?;
         }
-        let cmd = self.rsync_command(remote, source, dest, delete, files, dry_run);
-        self.syslog.info(&format!("running: {}", cmd.display()));
-        let out = cmd.run().map_err(|e| e.to_string())?;
-        let code = out.code_or_signal();
-        let (stats, changes) = rsync::parse_output(&out.stdout);
-        self.syslog.info(&format!(
-            "rsync exit {code}: {} files, {} transferred, {} deleted",
-            stats.files, stats.transferred, stats.deleted
-        ));
-        if !out.stderr.trim().is_empty() {
-            self.syslog
-                .warning(&format!("rsync stderr: {}", out.stderr.trim()));
-        }
-        r.changed = changes
-            .iter()
-            .filter(|c| !rsync::is_dir_time_only(c))
-            .count() as u64;
-        match rsync::verdict(code) {
-            Verdict::Failed => Err(format!(
-                "rsync exit {code} ({}): {}",
-                rsync::meaning(code),
-                out.stderr.trim()
-            )),
-            _ => Ok(format!(
+        let job = self.job_of(step).ok_or("not a copy")?;
+        let mut run = RsyncRun::default();
+        let tag = format!("{}: {}", step.server, step.label);
+        self.engine.run_rsync(&tag, &job, false, &mut run);
+        r.changed = run.changes as u64;
+        r.findings.extend(run.warning);
+        match run.error {
+            Some(e) => Err(e),
+            None => Ok(format!(
                 "{} -> {}:{dest}: {} change(s), {} transferred, {} deleted",
-                source,
+                job.source,
                 remote.name(),
                 r.changed,
-                stats.transferred,
-                stats.deleted
+                run.stats.transferred,
+                run.stats.deleted
             )),
         }
     }
 
     /// Compares a copy again without changing anything: the number of differences.
     pub fn verify(&self, step: &Step) -> Option<Result<u64, String>> {
-        let StepKind::Copy {
-            source,
-            dest,
-            delete,
-            files,
-            ..
-        } = &step.kind
-        else {
-            return None;
-        };
-        let remote = &self.remotes[&step.server];
-        let cmd = self.rsync_command(remote, source, dest, *delete, files, true);
-        Some(match cmd.run() {
-            Err(e) => Err(e.to_string()),
-            Ok(out) if rsync::verdict(out.code_or_signal()) == Verdict::Failed => Err(format!(
-                "rsync -n exit {}: {}",
-                out.code_or_signal(),
-                out.stderr.trim()
-            )),
-            Ok(out) => Ok(rsync::parse_output(&out.stdout)
-                .1
-                .iter()
-                .filter(|c| !rsync::is_dir_time_only(c))
-                .count() as u64),
+        let job = self.job_of(step)?;
+        let mut run = RsyncRun::default();
+        let tag = format!("{}: {}", step.server, step.label);
+        self.engine.run_rsync(&tag, &job, true, &mut run);
+        Some(match run.error {
+            Some(e) => Err(e),
+            None => Ok(run.changes as u64),
         })
     }
 
-    fn script(&self, remote: &Remote, mode: &str, paths: &[String]) -> Result<String, String> {
+    /// Runs the server script's `mode` on `paths` (as server paths); its standard output.
+    fn script(&self, server: &Server, mode: &str, paths: &[String]) -> Result<String, String> {
         let mut args = vec![mode.to_string()];
-        args.extend(paths.iter().map(|p| remote.path(p)));
-        let out = remote
+        args.extend(paths.iter().cloned());
+        let out = server
+            .remote
             .script(SERVER_SCRIPT, &args)
             .run_checked()
             .map_err(|e| e.to_string())?;
@@ -280,15 +202,13 @@ impl Executor<'_> {
 
     fn mkdir(
         &self,
-        remote: &Remote,
+        server: &Server,
         dirs: &[String],
         r: &mut StepResult,
     ) -> Result<String, String> {
-        let out = self.script(remote, "mkdir", dirs)?;
-        let created: Vec<&str> = out
-            .lines()
-            .filter_map(|l| l.strip_prefix("created "))
-            .collect();
+        let remote_dirs: Vec<String> = dirs.iter().map(|d| server.remote.path(d)).collect();
+        let out = self.script(server, "mkdir", &remote_dirs)?;
+        let created = scripts::created(&out);
         r.changed = created.len() as u64;
         Ok(match created.is_empty() {
             true => format!(
@@ -299,54 +219,75 @@ impl Executor<'_> {
         })
     }
 
-    /// The given server paths that exist (as server paths).
-    fn exist(
-        &self,
-        remote: &Remote,
-        paths: &[String],
-    ) -> Result<std::collections::BTreeSet<String>, String> {
-        self.listed(remote, "exist", paths)
-    }
-
-    /// The paths the server script's `mode` lists.
+    /// The paths the server script's `mode` lists (given and returned as server paths).
     fn listed(
         &self,
-        remote: &Remote,
+        server: &Server,
         mode: &str,
         paths: &[String],
-    ) -> Result<std::collections::BTreeSet<String>, String> {
+    ) -> Result<BTreeSet<String>, String> {
         if paths.is_empty() {
-            return Ok(Default::default());
+            return Ok(BTreeSet::new());
         }
-        let out = self.script(remote, mode, paths)?;
-        let found: std::collections::BTreeSet<&str> = out.lines().collect();
+        let remote_paths: Vec<String> = paths.iter().map(|p| server.remote.path(p)).collect();
+        let out = self.script(server, mode, &remote_paths)?;
+        let found: BTreeSet<&String> = scripts::listed(&out, &remote_paths).into_iter().collect();
         Ok(paths
             .iter()
-            .filter(|p| found.contains(remote.path(p).as_str()))
-            .cloned()
+            .zip(&remote_paths)
+            .filter(|(_, rp)| found.contains(rp))
+            .map(|(p, _)| p.clone())
             .collect())
     }
 
     fn check(
         &self,
-        remote: &Remote,
+        server: &Server,
         dirs: &[String],
         r: &mut StepResult,
     ) -> Result<String, String> {
-        let found = self.listed(remote, "isdir", dirs)?;
-        let missing: Vec<&String> = dirs.iter().filter(|d| !found.contains(*d)).collect();
+        let name = server.remote.name();
+        let found = self.listed(server, "isdir", dirs)?;
+        let missing: Vec<&str> = dirs
+            .iter()
+            .filter(|d| !found.contains(*d))
+            .map(String::as_str)
+            .collect();
         r.publish.retain(|p| found.contains(&p.path));
         match missing.is_empty() {
-            true => Ok(format!("{} present on {}", dirs.len(), remote.name())),
+            true => Ok(format!("{} present on {name}", dirs.len())),
             false => Err(format!(
-                "missing on {} and not on this host to copy: {}",
-                remote.name(),
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                "missing on {name} and not on this host to copy: {}",
+                missing.join(" ")
             )),
         }
+    }
+
+    /// litefile entries whose candidates all are missing, reported once per image and entry.
+    fn litefile(
+        &self,
+        server: &Server,
+        checks: &[super::plan::LitefileCheck],
+        r: &mut StepResult,
+    ) -> Result<String, String> {
+        let all: Vec<String> = checks.iter().flat_map(|c| c.candidates.clone()).collect();
+        let found = self.listed(server, "exist", &all)?;
+        let mut missing = std::collections::BTreeMap::<(&str, &str, &str), usize>::new();
+        for c in checks {
+            if !c.candidates.iter().any(|p| found.contains(p)) {
+                *missing.entry((&c.image, &c.file, &c.options)).or_default() += 1;
+            }
+        }
+        for ((image, file, options), count) in &missing {
+            r.findings.push(format!(
+                "image {image}: litefile {file} ({options}) is in no litetree directory on {}: {count} node(s) get the image's .default copy",
+                server.name
+            ));
+        }
+        Ok(format!(
+            "{} entr(ies) checked, {} found nowhere",
+            checks.len(),
+            missing.len()
+        ))
     }
 }

@@ -1,9 +1,11 @@
 //! `syncstatelite`: puts this host's Linux statelite nodes' image, statemnt and litetree
 //! directories on their external NFS server, checks litefile sources, and exports them.
 //!
-//! A run computes the nodes' mounts ([`crate::mounts`]), plans as pure data ([`plan`]),
-//! executes ([`execute`]) and reports ([`Report`]); the exports go through the merged-exports
-//! machinery as this host's statelite part.
+//! A run computes the nodes' mounts ([`crate::mounts`]), finds each node's server through
+//! the sync engine's [`ServerBook`] (each resolved once, `RSYNC_RSH` included, before any
+//! change), plans as pure data ([`plan`]), executes on the engine ([`execute`]: its rsync
+//! runs, its pool) and reports ([`Report`]); the exports go through
+//! [`exports_step::publish_all`] as this host's statelite part.
 
 pub mod action;
 pub mod execute;
@@ -15,11 +17,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{Config, ServerConfig};
-use crate::exports::{self, Part, Published, SnExports};
+use crate::config::Config;
+use crate::exports::{Part, Published};
 use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
+use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
+use crate::sync::servers::{node_address, NodeServerError, ServerBook, Servers};
 use crate::sync::Sysroot;
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
@@ -139,43 +143,36 @@ pub fn run(
             message: f.message.clone(),
         });
     }
-    let local = crate::host::local_addresses();
+    let mut book = ServerBook::default();
     let mut targets = Vec::new();
     for n in &model.nodes {
         let skip = |reason: String| Skipped {
             node: n.node.clone(),
             reason,
         };
-        let nfsserver = r
-            .attr(&n.node, "noderes", "nfsserver")
-            .map_err(xcat::Error::from)?
-            .filter(|s| s != "<xcatmaster>");
         let skipped = if n.os == Os::Aix {
             Some(skip("AIX node: syncaixres keeps its resources".into()))
         } else if n.linux.is_none() {
             Some(skip(n.notes.first().cloned().unwrap_or_default()))
-        } else if let Some(server) = nfsserver {
-            if let Err(e) = crate::host::validate_hostname(&server) {
-                report.failed.push(NodeFailure {
-                    node: n.node.clone(),
-                    message: format!("noderes.nfsserver: {e}"),
-                });
-                continue;
-            }
-            let is_here = ctx.config.server(&server).address.is_none()
-                && crate::host::resolve(&server)
-                    .iter()
-                    .any(|a| local.contains(a));
-            if is_here {
-                Some(skip(format!("nfsserver {server} is this host")))
-            } else {
-                targets.push(Target { node: n, server });
-                None
-            }
         } else {
-            Some(skip(
-                "noderes.nfsserver is not set (served by its SN)".into(),
-            ))
+            match book.for_node(ctx.config, r, &n.node) {
+                Ok(server) => {
+                    targets.push(Target {
+                        node: n,
+                        server: server.name.clone(),
+                    });
+                    None
+                }
+                Err(NodeServerError::Skip(reason)) => Some(skip(reason)),
+                Err(NodeServerError::Fail(message)) => {
+                    report.failed.push(NodeFailure {
+                        node: n.node.clone(),
+                        message,
+                    });
+                    None
+                }
+                Err(NodeServerError::Stop(e)) => return Err(e.into()),
+            }
         };
         if let Some(s) = skipped {
             say(format!("{}: skipped: {}", s.node, s.reason));
@@ -185,31 +182,24 @@ pub fn run(
     for f in &report.failed {
         say(format!("{}: FAILED: {}", f.node, f.message));
     }
+    let servers = book.servers;
 
-    let mut servers: BTreeMap<String, ServerConfig> = BTreeMap::new();
-    let mut remotes: BTreeMap<String, Remote> = BTreeMap::new();
-    for t in &targets {
-        if !servers.contains_key(&t.server) {
-            let config = ctx.config.server(&t.server);
-            remotes.insert(t.server.clone(), Remote::new(&config)?);
-            servers.insert(t.server.clone(), config);
-        }
-    }
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
     for f in &report.plan.findings {
         say(finding_line(f));
     }
-    let sysroot = ctx.sysroot.clone();
-    let local_path = move |p: &str| sysroot.local(p).to_string_lossy().into_owned();
     let executor = Executor {
-        remotes: &remotes,
-        local: &local_path,
-        syslog,
-        rsync: opts.rsync.clone(),
-        jobs: opts
-            .jobs
-            .or_else(|| servers.values().map(|s| s.jobs).max())
-            .unwrap_or(4),
+        engine: crate::sync::execute::Executor {
+            servers: &servers,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: opts
+                .jobs
+                .or_else(|| servers.values().map(|s| s.config.jobs).max())
+                .unwrap_or(4),
+            progress: None,
+        },
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };
     if opts.dry_run {
@@ -242,7 +232,7 @@ pub fn run(
             }
         }
     }
-    publish(ctx, opts, &servers, &remotes, &mut report);
+    publish(ctx, opts, &servers, &mut report);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }
@@ -256,29 +246,23 @@ fn finding_line(f: &Finding) -> String {
     format!("{}: {level}: {}", f.subject, f.message)
 }
 
-/// The plan as text: each step, with the rsync command of each copy.
+/// The plan as text: each step, with the rsync command (and filter) of each copy.
 pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
     use plan::StepKind;
     let mut out = Vec::new();
     for s in &plan.steps {
+        let mut filter = None;
         let what = match &s.kind {
-            StepKind::Copy {
-                source,
-                dest,
-                delete,
-                files,
-                lock,
-            } => {
-                let cmd = executor.rsync_command(
-                    &executor.remotes[&s.server],
-                    source,
-                    dest,
-                    *delete,
-                    files,
-                    false,
-                );
-                format!("would copy under lock {lock}: {}", cmd.display())
-            }
+            StepKind::Copy { lock, .. } => match executor.job_of(s) {
+                Some(job) => {
+                    let engine = &executor.engine;
+                    let (command, rules) =
+                        crate::sync::report::rsync_lines(&job, &engine.rsync, engine.sysroot);
+                    filter = rules;
+                    format!("would copy under lock {lock}: {command}")
+                }
+                None => "not a server of this run".into(),
+            },
             StepKind::SameFiles { path } => {
                 format!("{path}: this host reads the server's own files, nothing to copy")
             }
@@ -290,6 +274,7 @@ pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
             StepKind::Refused { reason } => format!("refused: {reason}"),
         };
         out.push(format!("{} {}: {what}", s.server, s.label));
+        out.extend(filter);
     }
     out
 }
@@ -297,67 +282,41 @@ pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
 /// Publishes this host's statelite part on each server: what it published before (read back
 /// from the server) and what the steps just made available. The part is kept apart from the
 /// NIM part, whose paths this host's exports hold; these it never exports itself.
-fn publish(
-    ctx: &Context<'_>,
-    opts: &Options,
-    servers: &BTreeMap<String, ServerConfig>,
-    remotes: &BTreeMap<String, Remote>,
-    report: &mut Report,
-) {
-    let mut fresh: BTreeMap<String, Vec<Published>> = BTreeMap::new();
-    if opts.dry_run {
-        for s in &report.plan.steps {
-            fresh
-                .entry(s.server.clone())
-                .or_default()
-                .extend(s.publish.clone());
+fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Report) {
+    let covered: Vec<(&str, &[Published])> = match opts.dry_run {
+        true => report
+            .plan
+            .steps
+            .iter()
+            .map(|s| (s.server.as_str(), s.publish.as_slice()))
+            .collect(),
+        false => report
+            .results
+            .iter()
+            .map(|r| (r.server.as_str(), r.publish.as_slice()))
+            .collect(),
+    };
+    let mut paths = exports_step::by_server(covered);
+    paths.retain(|_, new| !new.is_empty());
+    let part = part_name(&opts.sn);
+    for (name, new) in paths.iter_mut() {
+        // Clients as addresses from hosts.ip where the database has them (the server need
+        // not resolve the node names), else the names.
+        for p in new.iter_mut() {
+            for c in &mut p.clients {
+                *c = node_address(ctx.resolver, c).unwrap_or_else(|| c.clone());
+            }
         }
-    } else {
-        for r in &report.results {
-            fresh
-                .entry(r.server.clone())
-                .or_default()
-                .extend(r.publish.clone());
+        if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
+            let parts_dir = &server.config.exports.parts_dir;
+            *new = with_previous(&server.remote, parts_dir, &part, std::mem::take(new));
         }
     }
-    let part = part_name(&opts.sn);
-    // Clients as addresses from hosts.ip where the database has them (the server need not
-    // resolve the node names), else the names.
-    let address = |node: &str| -> String {
-        ctx.resolver
-            .db()
-            .optional_table("hosts")
-            .ok()
-            .flatten()
-            .and_then(|_| ctx.resolver.attr(node, "hosts", "ip").ok().flatten())
-            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
-            .unwrap_or_else(|| node.to_string())
-    };
-    for (server, mut new) in fresh {
-        for p in &mut new {
-            for c in &mut p.clients {
-                *c = address(c);
-            }
+    for o in exports_step::publish_all(servers, &part, ctx.sysroot, &paths, opts.dry_run) {
+        if o.failed {
+            report.exports_failed.push(o.server);
         }
-        let config = &servers[&server];
-        if !config.exports.apply || new.is_empty() {
-            continue;
-        }
-        let remote = &remotes[&server];
-        let all = with_previous(remote, &config.exports.parts_dir, &part, new);
-        let result = SnExports::read_under(&ctx.sysroot.local("/"))
-            .map_err(|e| e.to_string())
-            .and_then(|local| {
-                exports::publish(remote, &config.exports, &part, &all, &local, opts.dry_run)
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(r) => report.exports.push(r.to_string()),
-            Err(e) => {
-                report.exports_failed.push(server.clone());
-                report.exports.push(format!("{server}: FAILED: {e}"));
-            }
-        }
+        report.exports.push(o.line);
     }
 }
 

@@ -1,5 +1,5 @@
-#!/bin/sh
-# Statelite directories on the external server; run as `sh -c <this> extnfs MODE ARG...`.
+# shellcheck shell=sh
+# Server-side statelite directories; run as `sh -c <this> extnfs MODE ARG...`.
 #   mkdir DIR...  creates each missing DIR (root-owned, 0755) and prints `created DIR`; an
 #                 existing DIR and everything below it are left alone (`exists DIR`).
 #   exist PATH... prints each PATH that is a file, or a directory with something in it.
