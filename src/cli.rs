@@ -1,11 +1,18 @@
 //! What the binaries share: the prescript arguments with xCAT's `NODES`/`ACTION` fallbacks,
-//! and the mapping of every library error to the documented exit status ([`crate::exit`]).
+//! a prescript's set-up, and the mapping of every library error to its exit status.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
 use crate::exit;
+use crate::lock::{LockError, RunLock};
 use crate::sync::report::Format;
-use crate::xcat::Resolver;
+use crate::sync::Sysroot;
+use crate::syslog::{self, Syslog};
+use crate::xcat::{Db, Resolver};
 
 /// The exit statuses, for `--help` texts.
 pub const EXIT_STATUS_HELP: &str = "\
@@ -98,6 +105,185 @@ impl PrescriptArgs {
     }
 }
 
+/// Why a prescript could not start (always before any change: exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    HostName(#[from] crate::host::InvalidHostName),
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
+    /// This host's exports cannot be read (its own exit status).
+    #[error(transparent)]
+    Exports(#[from] crate::exports::ExportsError),
+    #[error("cannot take the run lock")]
+    Lock(#[source] LockError),
+}
+
+impl SetupError {
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            SetupError::Exports(e) => e.exit_status(),
+            _ => exit::USAGE,
+        }
+    }
+}
+
+/// What `extnfs exports` works on: one server's remote access and exports settings, and
+/// this SN's exports with its name (none with `--no-local`).
+pub struct ExportsTarget {
+    pub remote: crate::remote::Remote,
+    pub settings: crate::exports::ExportsSettings,
+    pub local: Option<crate::exports::SnExports>,
+    pub sn: String,
+}
+
+impl ExportsTarget {
+    /// Loads the configuration and routes the log to stderr; the server is `server`, else the
+    /// configuration's only one; this SN's exports are read under `sysroot` unless `no_local`.
+    pub fn open(
+        config: Option<&std::path::Path>,
+        server: Option<&str>,
+        no_local: bool,
+        sysroot: &std::path::Path,
+        sn: Option<String>,
+    ) -> Result<ExportsTarget, SetupError> {
+        let config = Config::load(config)?;
+        let syslog = Syslog::new(
+            "xcat.extnfs",
+            config.logger.clone(),
+            config.log_file.clone(),
+        );
+        syslog::route_log(syslog, "extnfs: ", syslog::Output::Stderr);
+        let name = match server {
+            Some(s) => s.to_string(),
+            None => {
+                let names: Vec<&str> = config.server_names().collect();
+                match names.as_slice() {
+                    [one] => one.to_string(),
+                    _ => Err(UsageError(format!(
+                        "name the server with --server (the configuration has {} server tables)",
+                        names.len()
+                    )))?,
+                }
+            }
+        };
+        crate::host::validate_hostname(&name)?;
+        let server = config.server(&name);
+        let remote = crate::remote::Remote::new(&server)?;
+        let local = match no_local {
+            true => None,
+            false => Some(crate::exports::SnExports::read_under(
+                &Sysroot::new(sysroot).local("/"),
+            )?),
+        };
+        Ok(ExportsTarget {
+            remote,
+            settings: server.exports,
+            local,
+            sn: sn.unwrap_or_else(crate::sync::this_host),
+        })
+    }
+
+    /// This SN's exports with its name, as the exports code takes them.
+    pub fn local_sn(&self) -> Option<crate::exports::LocalSn<'_>> {
+        self.local.as_ref().map(|exports| crate::exports::LocalSn {
+            name: &self.sn,
+            exports,
+        })
+    }
+}
+
+/// What a prescript run works with: its configuration, its log (the `log` facade routed to
+/// it), the xCAT tables and this host's files.
+pub struct Prescript {
+    /// The binary's name: syslog tag `xcat.<name>`, output prefix, run lock name.
+    pub name: &'static str,
+    pub config: Config,
+    /// Batched: thousands of lines at scale, one `logger` per batch.
+    pub syslog: Syslog,
+    pub db: Db,
+    pub sysroot: Sysroot,
+    pub format: Format,
+}
+
+impl Prescript {
+    /// Checks the arguments, loads the configuration and routes the log, in that order.
+    pub fn setup(name: &'static str, args: &PrescriptArgs) -> Result<Prescript, SetupError> {
+        args.check()?;
+        let config = Config::load(args.config.as_deref())?;
+        let syslog = || {
+            Syslog::new(
+                &format!("xcat.{name}"),
+                config.logger.clone(),
+                config.log_file.clone(),
+            )
+        };
+        syslog::route_log(syslog(), &format!("{name}: "), syslog::Output::Stdout);
+        let syslog = syslog().batched();
+        Ok(Prescript {
+            name,
+            syslog,
+            db: Db::open(args.db.as_deref()),
+            sysroot: Sysroot::new(&args.sysroot),
+            format: args.format,
+            config,
+        })
+    }
+
+    /// The run lock of this host (none for a dry run, which changes nothing): a second run
+    /// waits, saying for whom; `host` is what this host is to the admin.
+    pub fn lock(&self, dry_run: bool, host: &str) -> Result<Option<RunLock>, SetupError> {
+        if dry_run {
+            return Ok(None);
+        }
+        let name = self.name;
+        RunLock::acquire(
+            &self.config.lock_dir,
+            &format!("xcat-extnfs-{name}"),
+            |pid| {
+                let who = pid.map_or("another run".into(), |p| format!("the run with pid {p}"));
+                println!("{name}: waiting for {who} on this {host} to finish");
+            },
+        )
+        .map(Some)
+        .map_err(SetupError::Lock)
+    }
+
+    /// Where a run's lines go: stdout with the prefix in human format, nowhere in JSON (the
+    /// report says it all; syslog has every line either way).
+    pub fn say(&self) -> impl FnMut(&str) + '_ {
+        move |line| {
+            if self.format == Format::Human {
+                println!("{}: {line}", self.name);
+            }
+        }
+    }
+
+    /// Prints the report in JSON format (human format printed it line by line).
+    pub fn finish(&self, report: &impl Serialize) -> Result<(), serde_json::Error> {
+        if self.format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
+        Ok(())
+    }
+}
+
+/// The process's exit: the run's status, or the error printed with `name` and mapped by
+/// [`exit_status`].
+pub fn exit(name: &str, result: anyhow::Result<i32>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            println!("{name}: error: {err:#}");
+            ExitCode::from(exit_status(err.chain()) as u8)
+        }
+    }
+}
+
 /// The documented exit status for an error and its sources: 2 for what is found before any
 /// change (usage, configuration, tables, `RSYNC_RSH`), 1 for anything that failed on the way.
 pub fn exit_status<'a>(
@@ -105,6 +291,9 @@ pub fn exit_status<'a>(
 ) -> i32 {
     for e in chain {
         if let Some(e) = e.downcast_ref::<crate::exports::ExportsError>() {
+            return e.exit_status();
+        }
+        if let Some(e) = e.downcast_ref::<SetupError>() {
             return e.exit_status();
         }
         let usage = e.is::<UsageError>()

@@ -15,6 +15,7 @@ pub mod mounts;
 pub mod nim;
 pub mod pagingspace;
 pub mod process;
+pub mod redirectps;
 pub mod remote;
 pub mod rsync;
 pub mod scripts;

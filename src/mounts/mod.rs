@@ -172,6 +172,21 @@ impl Model {
             })
             .collect()
     }
+
+    /// The lines for stderr: each node's notes (`<node>: note: ...`) when `notes`, then
+    /// each node that could not be computed (`<node>: error: ...`).
+    pub fn problem_lines(&self, notes: bool) -> Vec<String> {
+        let notes = self.nodes.iter().filter(|_| notes).flat_map(|n| {
+            n.notes
+                .iter()
+                .map(move |note| format!("{}: note: {note}", n.node))
+        });
+        let failed = self
+            .failed
+            .iter()
+            .map(|f| format!("{}: error: {}", f.node, f.message));
+        notes.chain(failed).collect()
+    }
 }
 
 /// How to compute.
