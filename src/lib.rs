@@ -23,3 +23,6 @@ pub mod statelite;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;
+
+#[cfg(test)]
+mod fuzz;
