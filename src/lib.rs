@@ -5,6 +5,7 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod atomic;
 pub mod cli;
 pub mod config;
 pub mod exit;
