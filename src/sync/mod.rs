@@ -120,6 +120,7 @@ pub fn run(
                 .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: opts.progress.then_some(&progress as _),
+            dead: Default::default(),
         };
         syslog.flush();
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
@@ -133,8 +134,26 @@ pub fn run(
             stages.verification = verify(&executor, &ran.done, opts.verify, &mut say);
         }
         syslog.flush();
-        let paths = exports_step::published(&ran.done);
-        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        let mut paths = exports_step::published(&ran.done);
+        // A server found dead is not connected to again: its exports are reported not run.
+        let dead = executor.dead.all();
+        paths.retain(|server, _| !dead.contains_key(server));
+        let mut outcomes =
+            exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        for (server, cause) in &dead {
+            if inv
+                .servers
+                .get(server)
+                .is_some_and(|s| s.config.exports.apply)
+            {
+                outcomes.push(exports_step::Outcome {
+                    server: server.clone(),
+                    line: format!("{server}: exports {}", execute::not_run(cause)),
+                    failed: true,
+                });
+            }
+        }
+        published = outcomes;
         for o in &published {
             say(format!("exports: {}", o.line));
         }
