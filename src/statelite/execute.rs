@@ -49,20 +49,27 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// Runs the steps, `jobs` at a time; results in step order.
+    /// Runs the steps, `jobs` at a time; results in step order. The litefile checks run
+    /// last: they look for files in the litetree directories the other steps copy.
     pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
-        let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<StepResult>>> = Mutex::new(vec![None; steps.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.max(1).min(steps.len().max(1)) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(step) = steps.get(i) else { break };
-                    let r = self.step(step);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                });
-            }
-        });
+        let is_check = |s: &Step| matches!(s.kind, StepKind::Litefile { .. });
+        for last in [false, true] {
+            let phase: Vec<usize> = (0..steps.len())
+                .filter(|&i| is_check(&steps[i]) == last)
+                .collect();
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..self.jobs.max(1).min(phase.len()) {
+                    scope.spawn(|| loop {
+                        let n = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(&i) = phase.get(n) else { break };
+                        let r = self.step(&steps[i]);
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                    });
+                }
+            });
+        }
         results
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
