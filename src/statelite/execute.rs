@@ -292,9 +292,16 @@ impl Executor<'_> {
         r: &mut StepResult,
     ) -> Result<String, String> {
         let out = self.script(remote, "mkdir", dirs)?;
-        let created: Vec<&str> = out
+        // The script speaks of the paths it was given (below local_path for a locally
+        // mounted server); say the server's own.
+        let made: std::collections::BTreeSet<&str> = out
             .lines()
             .filter_map(|l| l.strip_prefix("created "))
+            .collect();
+        let created: Vec<&str> = dirs
+            .iter()
+            .filter(|d| made.contains(remote.path(d).as_str()))
+            .map(String::as_str)
             .collect();
         r.changed = created.len() as u64;
         Ok(match created.is_empty() {
