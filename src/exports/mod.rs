@@ -9,7 +9,9 @@
 //! syntax, detected from the content). A synced path the SN does not export gets the export
 //! NIM would have made (its nodes, root allowed, SPOT and shared_root read-only) with a
 //! warning; an earlier path the SN no longer exports is dropped, which is how a removed node
-//! disappears. Parts live on the server as `<parts_dir>/<sn>.json`.
+//! disappears. Statelite paths (syncstatelite's `<sn>.statelite` part) get the export their
+//! role gives them, silently: the SN's exports do not hold them. Parts live on the server as
+//! `<parts_dir>/<sn>.json`.
 //!
 //! The server's configuration is always rendered from the union of all parts (per path, the
 //! union of the client lists; a client named by two SNs gets the wider of the two grants),
@@ -258,6 +260,12 @@ impl Role {
         )
     }
 
+    /// Whether the export comes from xCAT's statelite tables (syncstatelite's part), never
+    /// from the service node's own exports, which do not hold these paths.
+    pub fn from_statelite_tables(self) -> bool {
+        matches!(self, Role::Rootimg | Role::Statemnt | Role::Litetree)
+    }
+
     /// The access NIM (or xCAT for statelite) gives the nodes: SPOT and shared_root are
     /// mounted read-only, everything else read-write; root is always allowed.
     pub fn default_access(self) -> ClientAccess {
@@ -268,7 +276,7 @@ impl Role {
         let mut grant = ClientAccess::new(access, Squash::None);
         // Linux statelite clients use privileged ports; AIX clients get `insecure` when
         // the part is finished (Role::is_aix).
-        grant.insecure = !matches!(self, Role::Rootimg | Role::Statemnt | Role::Litetree);
+        grant.insecure = !self.from_statelite_tables();
         grant
     }
 }

@@ -9,3 +9,4 @@ mod properties;
 mod redirectps;
 mod support;
 mod syncaixres;
+mod syncstatelite;
