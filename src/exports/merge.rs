@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ExportsError, Unsupported};
 use super::local::SnExports;
-use super::model::{validate_path, Client, ClientAccess, Entry, Export, Sec};
-use super::{Published, Role};
+use super::model::{validate_path, Access, Client, ClientAccess, Entry, Export, Sec};
+use super::role::{Published, Role};
 
 /// The version of the part file format.
 pub const PART_FORMAT: u32 = 1;
@@ -64,7 +64,7 @@ pub struct PartInput<'a> {
     /// The paths just synced.
     pub published: &'a [Published],
     pub exports: &'a SnExports,
-    /// Write clients as addresses ([`super::ExportsSettings::resolve_clients`]).
+    /// Write clients as addresses ([`crate::config::ExportsSettings::resolve_clients`]).
     pub resolve_clients: bool,
     /// Host name to addresses (the system resolver outside tests).
     pub resolver: &'a dyn Fn(&str) -> Vec<IpAddr>,
@@ -203,8 +203,8 @@ fn exports_for(
         root.path,
         root.clients.len(),
         match root.role.default_access().access {
-            super::Access::Ro => "read-only",
-            super::Access::Rw => "read-write",
+            Access::Ro => "read-only",
+            Access::Rw => "read-write",
         }
     ));
     Ok(vec![role_default(root, NIM_SOURCE)?])
@@ -446,7 +446,7 @@ pub fn header(merged: &Merged) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::model::{Access, Squash};
+    use crate::exports::model::Squash;
 
     fn no_dns(_: &str) -> Vec<IpAddr> {
         Vec::new()

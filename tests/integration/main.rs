@@ -3,6 +3,7 @@
 mod exports;
 mod extnfs_exports;
 mod harness;
+mod import_cycles;
 mod mounts;
 mod nodels;
 mod properties;
