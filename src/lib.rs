@@ -5,10 +5,12 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod binfmt;
 pub mod config;
 pub mod exit;
 pub mod exports;
 pub mod host;
+pub mod install;
 pub mod lock;
 pub mod nim;
 pub mod pagingspace;

@@ -3,6 +3,7 @@
 mod exports;
 mod extnfs_exports;
 mod harness;
+mod install;
 mod nodels;
 mod properties;
 mod redirectps;
