@@ -4,6 +4,7 @@ mod exports;
 mod extnfs_exports;
 mod harness;
 mod install;
+mod manpages;
 mod nodels;
 mod properties;
 mod redirectps;
