@@ -136,3 +136,25 @@ fn a_directory_without_the_binaries_is_a_usage_error() {
             "none of syncaixres, redirectps is in {empty}: name the directory of the binaries with --from"
         ));
 }
+
+#[test]
+fn the_packaged_example_configuration_is_valid_as_shipped_and_uncommented() {
+    use xcat_extnfs::config::Config;
+    let path = crate::support::root().join("packaging/extnfs.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let shipped = Config::parse(&text, &path).unwrap();
+    assert_eq!(
+        shipped.server_names().count(),
+        0,
+        "the shipped file sets nothing"
+    );
+    let uncommented: String = text
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let every_setting =
+        Config::parse(&uncommented, &path).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    assert_eq!(every_setting.server_names().collect::<Vec<_>>(), ["nfs1"]);
+    assert_eq!(every_setting.server("nfs1").ssh_host, "nfs1-admin");
+}
