@@ -124,11 +124,6 @@ pub fn parse_interface_addresses(text: &str) -> BTreeSet<IpAddr> {
     out
 }
 
-/// Whether `name` resolves to an address of this host.
-pub fn is_local(name: &str, local: &BTreeSet<IpAddr>) -> bool {
-    resolve(name).iter().any(|ip| local.contains(ip))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

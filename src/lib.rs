@@ -6,6 +6,7 @@
 
 pub mod aix;
 pub mod binfmt;
+pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod exports;
@@ -17,6 +18,7 @@ pub mod pagingspace;
 pub mod process;
 pub mod remote;
 pub mod rsync;
+pub mod scripts;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::{ServerConfig, TransportKind};
-use crate::process::{quote, quote_words, Cmd};
+use crate::process::{quote_words, Cmd};
 
 /// ssh options always added: never prompt, refuse unknown host keys, give up on a server that
 /// does not answer, notice a peer that dies. Options in `RSYNC_RSH` come first and so win.
@@ -146,14 +146,6 @@ impl Remote {
         let mut argv: Vec<&str> = vec!["sh", "-c", script, "extnfs"];
         argv.extend(args.iter().map(AsRef::as_ref));
         self.command(&argv)
-    }
-
-    /// How the server is reached, for plans and messages.
-    pub fn describe(&self) -> String {
-        match &self.transport {
-            Transport::Ssh { rsh, host } => format!("{} {}", quote_words(rsh), quote(host)),
-            Transport::Local { root } => format!("local mount {}", root.display()),
-        }
     }
 }
 

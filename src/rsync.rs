@@ -212,24 +212,6 @@ pub fn meaning(code: i32) -> &'static str {
     }
 }
 
-/// The version of an rsync binary from `rsync --version` (`rsync  version 3.2.7  protocol...`).
-pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "version")?;
-    let mut parts = words.get(at + 1)?.trim_start_matches('v').split('.');
-    let mut num = || -> Option<u32> {
-        parts
-            .next()
-            .map(|p| {
-                p.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .and_then(|p| p.parse().ok())
-    };
-    Some((num()?, num().unwrap_or(0), num().unwrap_or(0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,15 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn versions_and_codes() {
-        assert_eq!(
-            parse_version("rsync  version 3.2.7  protocol version 31\n"),
-            Some((3, 2, 7))
-        );
-        assert_eq!(
-            parse_version("rsync version v3.3.0 protocol version 31"),
-            Some((3, 3, 0))
-        );
+    fn exit_codes() {
         assert_eq!(verdict(24), Verdict::Vanished);
         assert_eq!(verdict(23), Verdict::Failed);
         assert!(meaning(255).contains("ssh"));

@@ -171,6 +171,60 @@ impl Syslog {
     }
 }
 
+/// Where the binary shows what the library logs through the `log` facade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
+}
+
+/// The `log` facade's messages (warnings and errors) sent to syslog and to the binary's
+/// output, each line as `<prefix><level>: <message>`.
+struct Bridge {
+    syslog: Syslog,
+    prefix: String,
+    output: Output,
+}
+
+impl log::Log for Bridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let (level, word) = match record.level() {
+            log::Level::Error => (Level::Err, "error"),
+            _ => (Level::Warning, "warning"),
+        };
+        let line = format!("{}{word}: {}", self.prefix, record.args());
+        match self.output {
+            Output::Stdout => println!("{line}"),
+            Output::Stderr => eprintln!("{line}"),
+        }
+        self.syslog.log(level, &line);
+    }
+
+    fn flush(&self) {
+        self.syslog.flush();
+    }
+}
+
+/// Routes the library's `log` warnings and errors to `syslog` and the binary's `output`, so
+/// that none is lost. The first call wins; later ones are ignored.
+pub fn route_log(syslog: Syslog, prefix: &str, output: Output) {
+    let bridge = Bridge {
+        syslog,
+        prefix: prefix.to_string(),
+        output,
+    };
+    if log::set_boxed_logger(Box::new(bridge)).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+}
+
 impl Drop for Syslog {
     fn drop(&mut self) {
         self.flush();

@@ -4,18 +4,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use xcat_extnfs::cli::{self, UsageError, EXIT_STATUS_HELP};
 use xcat_extnfs::config::Config;
 use xcat_extnfs::exit;
 use xcat_extnfs::exports::{self, LocalSn, SnExports};
 use xcat_extnfs::remote::Remote;
 use xcat_extnfs::sync::{this_host, Sysroot};
+use xcat_extnfs::syslog::{self, Syslog};
 use xcat_extnfs::xcat::{nodels::nodels, Db, Resolver};
 
 /// Keep xCAT diskless and statelite nodes up when a service node dies.
-///
-/// Exit status: 0 success; 1 some node or resource failed; 2 usage or configuration error.
 #[derive(Parser)]
-#[command(name = "extnfs", version)]
+#[command(name = "extnfs", version, after_help = EXIT_STATUS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
             eprintln!("extnfs: {err:#}");
-            ExitCode::from(exit::USAGE as u8)
+            ExitCode::from(cli::exit_status(err.chain()) as u8)
         }
     }
 }
@@ -143,16 +143,22 @@ type ExportsSetup = (Remote, exports::ExportsSettings, Option<SnExports>, String
 /// The server, its exports settings, and (unless --no-local) this SN's exports.
 fn exports_setup(args: &ExportsArgs) -> anyhow::Result<ExportsSetup> {
     let config = Config::load(args.config.as_deref())?;
+    let syslog = Syslog::new(
+        "xcat.extnfs",
+        config.logger.clone(),
+        config.log_file.clone(),
+    );
+    syslog::route_log(syslog, "extnfs: ", syslog::Output::Stderr);
     let name = match &args.server {
         Some(s) => s.clone(),
         None => {
             let names: Vec<&str> = config.server_names().collect();
             match names.as_slice() {
                 [one] => one.to_string(),
-                _ => anyhow::bail!(
+                _ => Err(UsageError(format!(
                     "name the server with --server (the configuration has {} server tables)",
                     names.len()
-                ),
+                )))?,
             }
         }
     };

@@ -127,9 +127,6 @@ pub fn run(
         true => report.commands = planned_commands(remote, settings, &decision),
         false => execute(remote, settings, &state, &decision, &mut report)?,
     }
-    for w in &report.warnings {
-        log::warn!("exports on {}: {w}", remote.name());
-    }
     Ok(report)
 }
 

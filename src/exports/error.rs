@@ -117,6 +117,18 @@ fn holder(owner: &str) -> String {
 }
 
 impl ExportsError {
+    /// 1 when the server failed or is busy (something may have been tried), 2 for bad
+    /// settings or input found before the server was changed.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            ExportsError::Busy { .. }
+            | ExportsError::Remote { .. }
+            | ExportsError::Apply { .. }
+            | ExportsError::ServerFile { .. } => crate::exit::FAILURE,
+            _ => crate::exit::USAGE,
+        }
+    }
+
     /// A failed remote step.
     pub(crate) fn remote(server: &str, step: &str, source: CommandError) -> ExportsError {
         ExportsError::Remote {

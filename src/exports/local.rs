@@ -25,11 +25,6 @@ pub struct SnExports {
 }
 
 impl SnExports {
-    /// Reads this host's `/etc/exports` and `/etc/exports.d/*.exports`.
-    pub fn read_local() -> Result<SnExports, ExportsError> {
-        SnExports::read_under(Path::new("/"))
-    }
-
     /// Reads `<root>/etc/exports` and `<root>/etc/exports.d/*.exports` (in name order);
     /// missing files are no exports. Lines are labelled with the SN's own path of their file
     /// (`/etc/exports line 4`), whatever `root` is.

@@ -28,7 +28,7 @@
 //! - [`render_for_server`]`(remote, settings, local) -> String`:
 //!   `extnfs exports render`; per path the merged entry and the SN parts it came from, then
 //!   the configuration text and commands that `apply` would use. Writes nothing.
-//! - [`SnExports::read_local`] reads this host's `/etc/exports` (and `/etc/exports.d`).
+//! - [`SnExports::read_under`] reads an SN's `/etc/exports` (and `/etc/exports.d`).
 
 mod aix;
 mod apply;

@@ -9,108 +9,7 @@ use super::error::ExportsError;
 use super::merge::Part;
 use crate::process::{Cmd, Output};
 use crate::remote::Remote;
-
-/// Exit status of the lock script when the wait ran out (EX_TEMPFAIL).
-const BUSY: i32 = 75;
-
-/// Takes the lock directory `$1`, waiting up to `$2` seconds, with owner text `$3`; prints
-/// `locked`, then holds the lock until its standard input closes (our end of the pipe, or the
-/// ssh connection, going away) and removes it.
-///
-/// `mkdir` is the lock because it is atomic on every file system and every server we meet:
-/// flock(1) is missing on AIX, and when SNs reach the server through a mount of its file
-/// system (GPFS, NFS) flock is not reliable across hosts, so probing for it would give two
-/// SNs two different locks. A holder killed without cleaning up is recognised by its pid,
-/// but only on the host it ran on; elsewhere the wait is bounded and names the owner.
-const LOCK_SCRIPT: &str = r#"lock=$1 wait=$2 owner=$3
-mkdir -p "${lock%/*}" || exit 1
-host=$(uname -n)
-waited=0
-while ! mkdir "$lock" 2>/dev/null; do
-    pid=$(cat "$lock/pid" 2>/dev/null)
-    where=$(cat "$lock/host" 2>/dev/null)
-    if [ -n "$pid" ] && [ "$where" = "$host" ] && ! kill -0 "$pid" 2>/dev/null; then
-        mv "$lock" "$lock.stale.$$" 2>/dev/null && rm -rf "$lock.stale.$$"
-        continue
-    fi
-    if [ "$waited" -ge "$wait" ]; then
-        cat "$lock/owner" >&2 2>/dev/null
-        exit 75
-    fi
-    sleep 1
-    waited=$((waited + 1))
-done
-trap 'rm -rf "$lock"' EXIT
-trap 'exit 1' HUP INT TERM PIPE
-printf '%s\n' "$host" > "$lock/host"
-printf '%s on %s since %s\n' "$owner" "$host" "$(date '+%Y-%m-%d %H:%M:%S')" > "$lock/owner"
-echo $$ > "$lock/pid"
-echo locked
-cat > /dev/null
-"#;
-
-/// Prints every part in `$1` and the file `$2` between lines starting with the marker `$3`.
-const READ_SCRIPT: &str = r#"parts=$1 file=$2 mark=$3
-if [ -d "$parts" ]; then
-    for f in "$parts"/*.json; do
-        [ -f "$f" ] || continue
-        printf '%s part %s\n' "$mark" "${f##*/}"
-        cat "$f" || exit 1
-        printf '\n%s end\n' "$mark"
-    done
-fi
-if [ -f "$file" ]; then
-    printf '%s file %s\n' "$mark" "$(cksum < "$file")"
-    cat "$file" || exit 1
-    printf '\n%s end\n' "$mark"
-fi
-"#;
-
-/// Installs standard input as `$1` if its checksum is still `$2` (`absent`: no file; `any`:
-/// no check): a temporary file in the same directory (with the old file's mode), the old
-/// file kept as `$1.extnfs-prev`, then a rename.
-const INSTALL_SCRIPT: &str = r#"target=$1 want=$2
-mkdir -p "${target%/*}" || exit 1
-if [ -f "$target" ]; then have=$(cksum < "$target"); else have=absent; fi
-if [ "$want" != any ] && [ "$have" != "$want" ]; then
-    echo "$target changed since it was read" >&2
-    exit 3
-fi
-umask 022
-tmp="$target.extnfs-new.$$"
-trap 'rm -f "$tmp"' EXIT
-if [ -f "$target" ]; then cp -p "$target" "$tmp" || exit 1; fi
-cat > "$tmp" || exit 1
-if [ -f "$target" ]; then
-    cp -p "$target" "$target.extnfs-prev" || exit 1
-else
-    rm -f "$target.extnfs-prev"
-fi
-mv -f "$tmp" "$target"
-"#;
-
-/// Moves `$1` aside to `$1.extnfs-prev` (so that a restore brings it back).
-const REMOVE_SCRIPT: &str = r#"rm -f "$1.extnfs-prev"
-if [ -f "$1" ]; then mv -f "$1" "$1.extnfs-prev"; fi
-"#;
-
-/// Puts `$1.extnfs-prev` back as `$1`, or removes `$1` when there was none.
-const RESTORE_SCRIPT: &str = r#"if [ -f "$1.extnfs-prev" ]; then mv -f "$1.extnfs-prev" "$1"; else rm -f "$1"; fi
-"#;
-
-/// Prints the names (arguments) the server cannot resolve: getent where it exists (Linux),
-/// else host(1) (AIX); without either nothing is reported.
-const NAMES_SCRIPT: &str = r#"for n in "$@"; do
-    if command -v getent >/dev/null 2>&1; then
-        getent hosts "$n" >/dev/null 2>&1 && continue
-    elif command -v host >/dev/null 2>&1; then
-        host "$n" >/dev/null 2>&1 && continue
-    else
-        continue
-    fi
-    printf '%s\n' "$n"
-done
-"#;
+use crate::scripts;
 
 /// The server's lock, held until dropped.
 pub struct Lock {
@@ -127,7 +26,7 @@ impl Lock {
         owner: &str,
     ) -> Result<Lock, ExportsError> {
         let path = remote.path(lock);
-        let cmd = remote.script(LOCK_SCRIPT, &[path.as_str(), &timeout.to_string(), owner]);
+        let cmd = remote.script(scripts::LOCK, &[path.as_str(), &timeout.to_string(), owner]);
         let mut child = Command::new(cmd.program())
             .args(cmd.arguments())
             .stdin(Stdio::piped())
@@ -150,7 +49,7 @@ impl Lock {
             let _ = e.read_to_string(&mut stderr);
         }
         let code = child.wait().ok().and_then(|s| s.code());
-        if code == Some(BUSY) {
+        if code == Some(scripts::LOCK_BUSY) {
             return Err(ExportsError::Busy {
                 server: remote.name().to_string(),
                 lock: lock.to_string(),
@@ -207,7 +106,7 @@ pub struct State {
 pub fn read_state(remote: &Remote, parts_dir: &str, file: &str) -> Result<State, ExportsError> {
     let mark = marker();
     let cmd = remote.script(
-        READ_SCRIPT,
+        scripts::READ,
         &[
             remote.path(parts_dir).as_str(),
             remote.path(file).as_str(),
@@ -217,7 +116,7 @@ pub fn read_state(remote: &Remote, parts_dir: &str, file: &str) -> Result<State,
     let out = cmd
         .run_checked()
         .map_err(|e| ExportsError::remote(remote.name(), "reading the exports state", e))?;
-    let frames = frames(&out.stdout, &mark)
+    let frames = scripts::frames(&out.stdout, &mark)
         .map_err(|m| ExportsError::server_file(remote.name(), parts_dir, m))?;
     let mut state = State::default();
     for (header, body) in frames {
@@ -272,28 +171,6 @@ fn marker() -> String {
     format!("--extnfs-{nanos:x}-{:x}", std::process::id())
 }
 
-/// Splits `MARK header\nbody\nMARK end\n` frames.
-fn frames(out: &str, mark: &str) -> Result<Vec<(String, String)>, String> {
-    let start = format!("{mark} ");
-    let end = format!("\n{mark} end\n");
-    let mut rest = out;
-    let mut frames = Vec::new();
-    while !rest.is_empty() {
-        let framed = rest
-            .strip_prefix(&start)
-            .and_then(|r| r.split_once('\n'))
-            .and_then(|(header, r)| {
-                r.split_once(&end)
-                    .map(|(body, after)| (header, body, after))
-            });
-        let (header, body, after) =
-            framed.ok_or("the server's answer is not in the expected frames")?;
-        frames.push((header.to_string(), body.to_string()));
-        rest = after;
-    }
-    Ok(frames)
-}
-
 /// What an install expects to replace.
 pub enum Expect<'a> {
     /// Whatever is there.
@@ -315,11 +192,11 @@ pub fn install(
         Expect::Read(None) => "absent",
     };
     let cmd = remote
-        .script(INSTALL_SCRIPT, &[remote.path(path).as_str(), want])
+        .script(scripts::INSTALL, &[remote.path(path).as_str(), want])
         .stdin_bytes(content);
     match cmd.run() {
         Ok(out) if out.success() => Ok(()),
-        Ok(out) if out.code == Some(3) => Err(ExportsError::server_file(
+        Ok(out) if out.code == Some(scripts::INSTALL_CHANGED) => Err(ExportsError::server_file(
             remote.name(),
             path,
             "it changed while this run was computing it (rerun)",
@@ -339,12 +216,12 @@ pub fn install(
 
 /// Moves the server file `path` aside (restorable with [`restore`]).
 pub fn remove(remote: &Remote, path: &str) -> Result<(), ExportsError> {
-    run_on_path(remote, REMOVE_SCRIPT, path, "removing")
+    run_on_path(remote, scripts::MOVE_ASIDE, path, "removing")
 }
 
 /// Puts back what [`install`] or [`remove`] replaced.
 pub fn restore(remote: &Remote, path: &str) -> Result<(), ExportsError> {
-    run_on_path(remote, RESTORE_SCRIPT, path, "restoring")
+    run_on_path(remote, scripts::RESTORE, path, "restoring")
 }
 
 /// Runs one of our scripts with the server file `path` as `$1`.
@@ -362,7 +239,7 @@ pub fn unresolvable(remote: &Remote, names: &[String]) -> Result<Vec<String>, Ex
     let mut bad = Vec::new();
     for chunk in names.chunks(NAMES_PER_CHECK) {
         let out = remote
-            .script(NAMES_SCRIPT, chunk)
+            .script(scripts::NAMES, chunk)
             .run_checked()
             .map_err(|e| ExportsError::remote(remote.name(), "checking client names", e))?;
         bad.extend(out.stdout.lines().map(str::to_string));
@@ -385,15 +262,6 @@ mod tests {
         );
         let c = Config::parse(&text, std::path::Path::new("t")).unwrap();
         Remote::new(&c.server("nfs1")).unwrap()
-    }
-
-    #[test]
-    fn frames_round_trip() {
-        let out = "M part a.json\n{}\n\nM end\nM file 1 2\nx\nM end\n";
-        let got = frames(out, "M").unwrap();
-        assert_eq!(got[0], ("part a.json".to_string(), "{}\n".to_string()));
-        assert_eq!(got[1], ("file 1 2".to_string(), "x".to_string()));
-        assert!(frames("junk", "M").is_err());
     }
 
     #[test]

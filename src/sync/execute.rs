@@ -1,69 +1,98 @@
-//! Running a plan: rsync runs, allocations and removals on each server, at most `jobs` at once,
-//! every command, status, statistic and stderr logged; then the dry-run verification.
+//! Running a plan: each server made ready once, then rsync runs and server-side scripts on
+//! one worker pool, every command, status, statistic and stderr logged; then the verification.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
-
-use super::plan::{Kind, RemoveEntry, Step, StepKind};
-use super::Sysroot;
+use super::context::Sysroot;
+use super::pool;
+use super::servers::{Server, Servers};
+use super::step::{Done, RemoveEntry, Step, StepKind, StepResult, Verification};
 use crate::process::Cmd;
-use crate::remote::Remote;
-use crate::rsync::{self, Stats, Verdict};
+use crate::rsync::{self, Verdict};
+use crate::scripts::{self, FileReport};
 use crate::syslog::Syslog;
 
-/// How one step ended.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct StepResult {
-    pub server: String,
-    pub label: String,
-    pub kind: Kind,
-    pub nodes: Vec<String>,
-    pub ok: bool,
-    pub stats: Stats,
-    /// Items rsync changed (or files created/removed).
-    pub changes: usize,
-    /// A problem that did not fail the step (vanished files, a paging file left as it was).
-    pub warning: Option<String>,
-    pub error: Option<String>,
-    pub seconds: f64,
+/// What the executor tells as it goes (for a person at a terminal).
+pub enum Progress<'a> {
+    Started(&'a Step),
+    /// The `n`th of `total` steps finished.
+    Finished {
+        n: usize,
+        total: usize,
+        result: &'a StepResult,
+    },
 }
 
-/// What the dry-run comparison found for one step.
-#[derive(Clone, Debug, Serialize)]
-pub struct Verification {
-    pub server: String,
-    pub label: String,
-    /// Differences left; `None` when the comparison itself failed.
-    pub differences: Option<usize>,
-    pub error: Option<String>,
+/// What running a plan gave: every step with its result, in the plan's order, and the
+/// servers that could not be reached (their steps were not run).
+pub struct Execution<'p> {
+    pub done: Vec<Done<'p>>,
+    pub down: BTreeMap<String, String>,
 }
 
 /// Runs steps against their servers.
 pub struct Executor<'a> {
-    pub remotes: &'a BTreeMap<String, Remote>,
+    pub servers: &'a Servers,
     pub sysroot: &'a Sysroot,
     pub syslog: &'a Syslog,
     /// The local rsync program.
     pub rsync: String,
     pub jobs: usize,
-    /// Show per-step progress on stderr (a person at a terminal).
-    pub progress: bool,
+    /// Told of each step as it starts and ends.
+    pub progress: Option<&'a (dyn Fn(Progress<'_>) + Sync)>,
 }
 
 impl Executor<'_> {
+    /// Prepares the servers, runs the steps of the reachable ones and fails the others'.
+    pub fn execute<'p>(&self, steps: &'p [Step], temp_dir: &str) -> Execution<'p> {
+        let down = self.prepare(steps, temp_dir);
+        let finished = AtomicUsize::new(0);
+        let total = steps
+            .iter()
+            .filter(|s| !down.contains_key(&s.server))
+            .count();
+        let results = pool::map(steps, self.jobs, |step| {
+            if down.contains_key(&step.server) {
+                return StepResult {
+                    error: Some("not run: the server could not be reached".into()),
+                    ..StepResult::of(step)
+                };
+            }
+            let result = self.run_step(step);
+            if let Some(progress) = self.progress {
+                let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
+                progress(Progress::Finished {
+                    n,
+                    total,
+                    result: &result,
+                });
+            }
+            result
+        });
+        let done = steps
+            .iter()
+            .zip(results)
+            .map(|(step, result)| Done { step, result })
+            .collect();
+        Execution { done, down }
+    }
+
     /// Makes the servers ready, one command each: rsync's scratch directory and the parents
     /// of every destination (rsync creates only the last component). A server that cannot
     /// be reached is returned with the reason.
-    pub fn prepare(&self, steps: &[Step], temp_dir: &str) -> BTreeMap<String, String> {
-        let mut dirs: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    fn prepare(&self, steps: &[Step], temp_dir: &str) -> BTreeMap<String, String> {
+        let mut dirs: BTreeMap<&str, (&Server, BTreeSet<String>)> = BTreeMap::new();
+        let mut down = BTreeMap::new();
         for s in steps {
-            let remote = &self.remotes[&s.server];
-            let set = dirs.entry(&s.server).or_default();
+            let Some(server) = self.servers.get(&s.server) else {
+                down.insert(s.server.clone(), "not a server of this run".to_string());
+                continue;
+            };
+            let remote = &server.remote;
+            let (_, set) = dirs.entry(&s.server).or_insert((server, BTreeSet::new()));
             set.insert(remote.path(temp_dir));
             if matches!(s.kind, StepKind::Rsync(_)) {
                 if let Some((parent, _)) =
@@ -73,17 +102,15 @@ impl Executor<'_> {
                 }
             }
         }
-        let mut down = BTreeMap::new();
-        for (server, set) in dirs {
-            let remote = &self.remotes[server];
+        for (name, (server, set)) in dirs {
             let mut argv = vec!["mkdir".to_string(), "-p".to_string()];
             argv.extend(set);
-            let cmd = remote.command(&argv);
-            self.syslog.info(&format!("{server}: {}", cmd.display()));
+            let cmd = server.remote.command(&argv);
+            self.syslog.info(&format!("{name}: {}", cmd.display()));
             if let Err(e) = cmd.run_checked() {
-                self.syslog.err(&format!("{server}: {e}"));
+                self.syslog.err(&format!("{name}: {e}"));
                 down.insert(
-                    server.to_string(),
+                    name.to_string(),
                     format!("cannot reach or prepare the server: {e}"),
                 );
             }
@@ -91,56 +118,22 @@ impl Executor<'_> {
         down
     }
 
-    /// Runs the steps, at most `jobs` at a time; results come back in step order.
-    pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<StepResult>>> = Mutex::new(vec![None; steps.len()]);
-        let done = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..self.jobs.clamp(1, steps.len().max(1)) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(step) = steps.get(i) else { break };
-                    if self.progress {
-                        eprintln!("  {}: {}: started", step.server, step.label);
-                    }
-                    let r = self.run_step(step);
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    if self.progress {
-                        eprintln!(
-                            "  [{n}/{}] {}: {}: {}",
-                            steps.len(),
-                            r.server,
-                            r.label,
-                            progress_line(&r)
-                        );
-                    }
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-                });
-            }
-        });
-        results
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into_iter()
-            .map(|r| r.expect("every step ran"))
-            .collect()
-    }
-
     fn run_step(&self, step: &Step) -> StepResult {
+        if let Some(progress) = self.progress {
+            progress(Progress::Started(step));
+        }
         let start = Instant::now();
-        let mut r = StepResult {
-            server: step.server.clone(),
-            label: step.label.clone(),
-            nodes: step.nodes.clone(),
-            ..StepResult::default()
-        };
-        r.kind = step.kind.kind();
-        match &step.kind {
-            StepKind::Rsync(job) => self.rsync(step, job, false, &mut r),
-            StepKind::Allocate { dirs } => self.allocate(step, dirs, &mut r),
-            StepKind::Remove { entries } => self.remove(step, entries, &mut r),
-            StepKind::Refused { reason } => r.error = Some(reason.clone()),
+        let mut r = StepResult::of(step);
+        match (&step.kind, self.servers.get(&step.server)) {
+            (StepKind::Refused { reason }, _) => r.error = Some(reason.clone()),
+            (_, None) => r.error = Some("not a server of this run".into()),
+            (StepKind::Rsync(job), Some(_)) => self.rsync(step, job, false, &mut r),
+            (StepKind::Allocate { dirs }, Some(server)) => {
+                self.allocate(server, step, dirs, &mut r)
+            }
+            (StepKind::Remove { entries }, Some(server)) => {
+                self.remove(server, step, entries, &mut r)
+            }
         }
         r.ok = r.error.is_none();
         r.seconds = start.elapsed().as_secs_f64();
@@ -213,8 +206,8 @@ impl Executor<'_> {
     }
 
     /// Creates missing paging files on the server as sparse files of the SN's sizes.
-    fn allocate(&self, step: &Step, dirs: &[String], r: &mut StepResult) {
-        let remote = &self.remotes[&step.server];
+    fn allocate(&self, server: &Server, step: &Step, dirs: &[String], r: &mut StepResult) {
+        let remote = &server.remote;
         let mut input = String::new();
         for dir in dirs {
             let files = match local_files(&self.sysroot.local(dir)) {
@@ -237,13 +230,13 @@ impl Executor<'_> {
             }
         }
         let cmd = remote
-            .script(ALLOCATE_SCRIPT, &[] as &[&str])
+            .script(scripts::ALLOCATE, &[] as &[&str])
             .stdin_bytes(input);
         self.remote_script(step, &cmd, r);
     }
 
-    fn remove(&self, step: &Step, entries: &[RemoveEntry], r: &mut StepResult) {
-        let remote = &self.remotes[&step.server];
+    fn remove(&self, server: &Server, step: &Step, entries: &[RemoveEntry], r: &mut StepResult) {
+        let remote = &server.remote;
         let mut input = String::new();
         for e in entries {
             match e {
@@ -254,7 +247,7 @@ impl Executor<'_> {
             }
         }
         let cmd = remote
-            .script(REMOVE_SCRIPT, &[] as &[&str])
+            .script(scripts::REMOVE, &[] as &[&str])
             .stdin_bytes(input);
         self.remote_script(step, &cmd, r);
     }
@@ -272,17 +265,15 @@ impl Executor<'_> {
                 return;
             }
         };
-        let mut differs = Vec::new();
-        let mut errors = Vec::new();
         for line in out.stdout.lines() {
             self.syslog.info(&format!("{tag}: {line}"));
-            match line.split_once(' ') {
-                Some(("created" | "removed", _)) => r.changes += 1,
-                Some(("differs", rest)) => differs.push(rest.to_string()),
-                Some(("error", rest)) => errors.push(rest.to_string()),
-                _ => {}
-            }
         }
+        let FileReport {
+            changed,
+            differs,
+            errors,
+        } = FileReport::parse(&out.stdout);
+        r.changes += changed;
         if !differs.is_empty() {
             r.warning = Some(format!(
                 "{} paging file(s) on the server have another size and were left as they are (a node may be paging to them): {}",
@@ -302,41 +293,23 @@ impl Executor<'_> {
     /// Compares the synced scopes again with `rsync -n`; steps that changed nothing were
     /// themselves a full comparison and are counted as zero without another run, unless
     /// `always` asks for one.
-    pub fn verify(
-        &self,
-        steps: &[Step],
-        results: &[StepResult],
-        always: bool,
-    ) -> Vec<Verification> {
-        let todo: Vec<(usize, &Step)> = steps
+    pub fn verify(&self, done: &[Done<'_>], always: bool) -> Vec<Verification> {
+        let todo: Vec<&Done<'_>> = done
             .iter()
-            .enumerate()
-            .filter(|(i, s)| matches!(s.kind, StepKind::Rsync(_)) && results[*i].ok)
+            .filter(|d| matches!(d.step.kind, StepKind::Rsync(_)) && d.result.ok)
             .collect();
-        let out: Mutex<Vec<(usize, Verification)>> = Mutex::new(Vec::new());
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..self.jobs.clamp(1, todo.len().max(1)) {
-                s.spawn(|| loop {
-                    let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&(i, step)) = todo.get(k) else { break };
-                    let v = if results[i].changes == 0 && !always {
-                        Verification {
-                            server: step.server.clone(),
-                            label: step.label.clone(),
-                            differences: Some(0),
-                            error: None,
-                        }
-                    } else {
-                        self.compare(step)
-                    };
-                    out.lock().unwrap_or_else(|e| e.into_inner()).push((i, v));
-                });
+        pool::map(&todo, self.jobs, |d| {
+            if d.result.changes == 0 && !always {
+                Verification {
+                    server: d.step.server.clone(),
+                    label: d.step.label.clone(),
+                    differences: Some(0),
+                    error: None,
+                }
+            } else {
+                self.compare(d.step)
             }
-        });
-        let mut v = out.into_inner().unwrap_or_else(|e| e.into_inner());
-        v.sort_by_key(|(i, _)| *i);
-        v.into_iter().map(|(_, v)| v).collect()
+        })
     }
 
     fn compare(&self, step: &Step) -> Verification {
@@ -353,46 +326,6 @@ impl Executor<'_> {
         }
     }
 }
-
-/// Server-side: stdin lines `size mode uid gid path`; a missing file is created as a hole of
-/// that size under a temporary name and renamed into place; an existing one is only compared.
-/// `dd ... seek=` makes a sparse file on Linux and AIX alike (AIX has no truncate).
-const ALLOCATE_SCRIPT: &str = r#"
-while read -r size mode uid gid path; do
-    if [ -e "$path" ]; then
-        have=$(ls -ln "$path" | awk '{print $5}')
-        [ "$have" = "$size" ] || echo "differs $path ($have bytes, SN has $size)"
-        continue
-    fi
-    dir=${path%/*}
-    tmp="$dir/.xcat-extnfs.$$"
-    if mkdir -p "$dir" && dd if=/dev/null of="$tmp" bs=1 count=0 seek="$size" 2>/dev/null &&
-        chmod "$mode" "$tmp" && chown "$uid:$gid" "$tmp" && mv -f "$tmp" "$path"; then
-        echo "created $path"
-    else
-        rm -f "$tmp"
-        echo "error $path"
-    fi
-done
-"#;
-
-/// Server-side: stdin lines `dir PATH` (a node's directory) or `files DIR SUFFIX` (the files
-/// `DIR/*.SUFFIX`); paths come from the plan, never from a shell word split.
-const REMOVE_SCRIPT: &str = r#"
-while read -r kind a b; do
-    case $kind in
-    dir)
-        if [ -e "$a" ]; then
-            if rm -rf -- "$a"; then echo "removed $a"; else echo "error $a"; fi
-        fi ;;
-    files)
-        for f in "$a"/*."$b"; do
-            [ -e "$f" ] || continue
-            if rm -f -- "$f"; then echo "removed $f"; else echo "error $f"; fi
-        done ;;
-    esac
-done
-"#;
 
 fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
     let mut f = tempfile::Builder::new()
@@ -438,19 +371,4 @@ fn stderr_tail(stderr: &str) -> String {
     }
     let tail = &lines[lines.len().saturating_sub(3)..];
     format!(": {}", tail.join(" | "))
-}
-
-/// A compact progress line for a finished step.
-pub fn progress_line(r: &StepResult) -> String {
-    if let Some(e) = &r.error {
-        return format!("FAILED: {e}");
-    }
-    format!(
-        "{} files checked, {} updated, {} deleted, {} sent, {:.1} s",
-        r.stats.files,
-        r.stats.transferred,
-        r.stats.deleted,
-        crate::sync::report::bytes(r.stats.bytes_sent),
-        r.seconds
-    )
 }

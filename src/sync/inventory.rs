@@ -6,7 +6,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{Context, SyncError};
+use super::context::{short_name, Context, SyncError};
+use super::servers::{Server, ServerProblem, Servers};
+pub use super::step::{NodeFailure, Skipped};
 use crate::host;
 use crate::nim::NimError;
 use crate::xcat;
@@ -53,40 +55,23 @@ pub struct Target {
     pub dump: Option<Resource>,
 }
 
-/// How the nodes will name their server in the files mkdsklsnode edits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ServerAddress {
-    pub host: String,
-    pub ip: String,
-}
-
-/// A node left alone, and why.
-#[derive(Clone, Debug, Serialize)]
-pub struct Skipped {
-    pub node: String,
-    pub reason: String,
-}
-
-/// A node that cannot be handled, and why.
-#[derive(Clone, Debug, Serialize)]
-pub struct NodeFailure {
-    pub node: String,
-    pub message: String,
-}
-
 /// Everything gathered for a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Inventory {
     pub targets: Vec<Target>,
     pub skipped: Vec<Skipped>,
     pub failed: Vec<NodeFailure>,
-    pub servers: BTreeMap<String, ServerAddress>,
+    /// The targets' servers, each resolved once.
+    #[serde(skip)]
+    pub servers: Servers,
 }
 
 /// The node-level problems of gathering; table-level problems abort the run instead.
 enum NodeError {
     Skip(String),
     Fail(String),
+    /// Not the node's problem: the run stops (a usage or configuration error).
+    Stop(SyncError),
 }
 
 impl From<NimError> for NodeError {
@@ -105,7 +90,7 @@ pub fn gather(
     let installdir = ctx.resolver.db().installdir()?;
     let local = host::local_addresses();
     let mut inv = Inventory::default();
-    let mut unresolvable: BTreeSet<String> = BTreeSet::new();
+    let mut unresolvable: BTreeMap<String, String> = BTreeMap::new();
     for node in nodes {
         match target(
             ctx,
@@ -129,6 +114,7 @@ pub fn gather(
                 node: node.clone(),
                 message,
             }),
+            Err(NodeError::Stop(e)) => return Err(e),
         }
     }
     if !for_removal {
@@ -155,8 +141,8 @@ fn target(
     node: &str,
     installdir: &str,
     local: &BTreeSet<IpAddr>,
-    servers: &mut BTreeMap<String, ServerAddress>,
-    unresolvable: &mut BTreeSet<String>,
+    servers: &mut Servers,
+    unresolvable: &mut BTreeMap<String, String>,
 ) -> Result<Target, NodeError> {
     let r = ctx.resolver;
     let fail = |e: xcat::ResolveError| match e {
@@ -180,7 +166,7 @@ fn target(
     };
     host::validate_hostname(&server)
         .map_err(|e| NodeError::Fail(format!("noderes.nfsserver: {e}")))?;
-    let address = server_address(ctx, &server, servers, unresolvable)?;
+    let address = &server_entry(ctx, &server, servers, unresolvable)?.address;
     if local.contains(
         &address
             .ip
@@ -282,42 +268,31 @@ fn image_resources(ctx: &Context<'_>, image: &str) -> Result<ImageRow, NodeError
     ))
 }
 
-/// The server's name and address as the nodes will be told: the configured `address`, or the
-/// name resolved here; a server given as an address is used as both.
-fn server_address(
+/// The target's server, resolved once per run; an unresolvable one fails each of its nodes.
+fn server_entry<'s>(
     ctx: &Context<'_>,
     server: &str,
-    servers: &mut BTreeMap<String, ServerAddress>,
-    unresolvable: &mut BTreeSet<String>,
-) -> Result<ServerAddress, NodeError> {
-    if let Some(a) = servers.get(server) {
-        return Ok(a.clone());
+    servers: &'s mut Servers,
+    unresolvable: &mut BTreeMap<String, String>,
+) -> Result<&'s Server, NodeError> {
+    if let Some(message) = unresolvable.get(server) {
+        return Err(NodeError::Fail(message.clone()));
     }
-    let unresolved = || {
-        NodeError::Fail(format!(
-            "cannot resolve the nfsserver {server} (add it to /etc/hosts or set address in [server.{server}] of the configuration)"
-        ))
-    };
-    if unresolvable.contains(server) {
-        return Err(unresolved());
-    }
-    let config = ctx.config.server(server);
-    let ip = match config.address {
-        Some(a) => a,
-        None => match host::primary_address(server) {
-            Some(ip) => ip.to_string(),
-            None => {
-                unresolvable.insert(server.to_string());
-                return Err(unresolved());
+    if !servers.contains_key(server) {
+        match Server::resolve(ctx.config, server) {
+            Ok(s) => {
+                servers.insert(server.to_string(), s);
             }
-        },
-    };
-    let address = ServerAddress {
-        host: server.to_string(),
-        ip,
-    };
-    servers.insert(server.to_string(), address.clone());
-    Ok(address)
+            Err(ServerProblem::Remote(e)) => return Err(NodeError::Stop(e.into())),
+            Err(ServerProblem::Unresolvable(message)) => {
+                unresolvable.insert(server.to_string(), message.clone());
+                return Err(NodeError::Fail(message));
+            }
+        }
+    }
+    servers
+        .get(server)
+        .ok_or_else(|| NodeError::Fail(format!("server {server} is not resolved")))
 }
 
 /// The node's address from `hosts.ip` in the xCAT database. The resolver is not asked here:
@@ -339,11 +314,6 @@ fn node_address(ctx: &Context<'_>, node: &str) -> Option<String> {
         .ok()
         .flatten()
         .filter(|ip| ip.parse::<IpAddr>().is_ok())
-}
-
-/// The short host name (before the first dot), which NIM uses.
-pub fn short_name(node: &str) -> &str {
-    node.split('.').next().unwrap_or(node)
 }
 
 /// The NIM client name that exists: `<node>_<image>` (made by `mkdsklsnode -n`) or the short

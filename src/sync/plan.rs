@@ -3,119 +3,37 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use super::inventory::{NodeFailure, RootKind, Target};
-use crate::config::{PagingMode, ServerConfig};
-use crate::exports::Role;
-use crate::remote::Remote;
+use super::context::{DirState, Facts};
+use super::inventory::{RootKind, Target};
+use super::servers::{Server, Servers};
+use super::step::{temp_dir, NodeFailure, Plan, RemoveEntry, Step, StepKind};
+use crate::config::PagingMode;
+use crate::exports::{Published, Role};
 use crate::rsync::Job;
 
-/// Whether a local directory exists and has anything in it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DirState {
-    Missing,
-    Empty,
-    Full,
-}
-
-/// What planning needs to know about the SN's files.
-pub trait Facts {
-    fn dir(&self, path: &str) -> DirState;
-    fn file(&self, path: &str) -> bool;
-}
-
-/// One thing to do on a server.
-#[derive(Clone, Debug, Serialize)]
-pub struct Step {
-    pub server: String,
-    pub role: Role,
-    /// The NIM resource, or `-` for removals.
-    pub resource: String,
-    /// The resource's directory (same path on SN and server).
-    pub location: String,
-    /// Short name for output: `spot 71Bcosi`.
-    pub label: String,
-    pub nodes: Vec<String>,
-    pub kind: StepKind,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepKind {
-    /// An rsync run.
-    Rsync(Job),
-    /// Paging files created on the server as sparse files of the SN's sizes (no data copied).
-    Allocate { dirs: Vec<String> },
-    /// Per-node data deleted from the server.
-    Remove { entries: Vec<RemoveEntry> },
-    /// A resource that must not be synced, and why (the server's copy is kept).
-    Refused { reason: String },
-}
-
-/// What kind of step a result comes from, without the step's data.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    #[default]
-    Rsync,
-    Allocate,
-    Remove,
-    Refused,
-}
-
-impl StepKind {
-    pub fn kind(&self) -> Kind {
-        match self {
-            StepKind::Rsync(_) => Kind::Rsync,
-            StepKind::Allocate { .. } => Kind::Allocate,
-            StepKind::Remove { .. } => Kind::Remove,
-            StepKind::Refused { .. } => Kind::Refused,
-        }
-    }
-}
-
-/// Something removal deletes on the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RemoveEntry {
-    /// A node's own directory.
-    Dir(String),
-    /// The files `<dir>/*.<suffix>` (a node's `.client_data` files).
-    Files { dir: String, suffix: String },
-}
-
-/// Everything to do, and the nodes that cannot be done.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    pub failed: Vec<NodeFailure>,
-}
-
-/// The receiver's scratch directory for rsync: outside every synced tree, so that a
-/// `--delete` run from another SN never removes this run's temporary files.
-pub fn temp_dir(installdir: &str) -> String {
-    format!("{}/.xcat-extnfs.tmp", installdir.trim_end_matches('/'))
-}
-
 struct Group<'a> {
-    server: &'a str,
+    server: &'a Server,
     location: &'a str,
     resource: &'a str,
     targets: Vec<&'a Target>,
 }
 
-/// Groups targets by server and resource directory, in a stable order.
+/// Groups targets by server and resource directory, in a stable order (targets come from
+/// the inventory, which resolved each one's server).
 fn groups<'a>(
     targets: &'a [Target],
+    servers: &'a Servers,
     pick: impl Fn(&'a Target) -> Option<(&'a str, &'a str)>,
 ) -> Vec<Group<'a>> {
     let mut map: BTreeMap<(&str, &str), Group<'a>> = BTreeMap::new();
     for t in targets {
+        let Some(server) = servers.get(&t.server) else {
+            continue;
+        };
         if let Some((name, location)) = pick(t) {
             map.entry((t.server.as_str(), location))
                 .or_insert_with(|| Group {
-                    server: &t.server,
+                    server,
                     location,
                     resource: name,
                     targets: Vec::new(),
@@ -131,51 +49,46 @@ fn groups<'a>(
 pub fn plan_sync(
     targets: &[Target],
     facts: &dyn Facts,
-    servers: &BTreeMap<String, ServerConfig>,
-    remotes: &BTreeMap<String, Remote>,
+    servers: &Servers,
     installdir: &str,
 ) -> Plan {
     let mut p = Planner {
         plan: Plan::default(),
-        remotes,
-        servers,
         temp: temp_dir(installdir),
     };
-    for g in groups(targets, |t| Some((&t.spot.name, &t.spot.location))) {
+    for g in groups(targets, servers, |t| Some((&t.spot.name, &t.spot.location))) {
         p.whole_tree(&g, facts, Role::Spot, "spot", Vec::new());
     }
-    for g in groups(targets, |t| match &t.root {
+    for g in groups(targets, servers, |t| match &t.root {
         RootKind::Own(r) => Some((&r.name, &r.location)),
         RootKind::Shared(_) => None,
     }) {
-        p.client_dirs(&g, facts, Role::Root, "root", |t| Some(&t.nim), false);
+        p.client_dirs(&g, facts, Role::Root, "root", false);
     }
-    for g in groups(targets, |t| match &t.root {
+    for g in groups(targets, servers, |t| match &t.root {
         RootKind::Shared(r) => Some((&r.name, &r.location)),
         RootKind::Own(_) => None,
     }) {
         p.shared_root(&g, facts);
     }
-    for g in groups(targets, |t| {
+    for g in groups(targets, servers, |t| {
         t.paging
             .as_ref()
             .map(|r| (r.name.as_str(), r.location.as_str()))
     }) {
-        match servers[g.server].paging {
+        match g.server.config.paging {
             PagingMode::Off => {}
-            PagingMode::Sync => {
-                p.client_dirs(&g, facts, Role::Paging, "paging", |t| Some(&t.nim), false)
-            }
+            PagingMode::Sync => p.client_dirs(&g, facts, Role::Paging, "paging", false),
             PagingMode::Allocate => p.allocate(&g, facts),
         }
     }
-    for g in groups(targets, |t| {
+    for g in groups(targets, servers, |t| {
         t.dump
             .as_ref()
             .map(|r| (r.name.as_str(), r.location.as_str()))
     }) {
-        if servers[g.server].dump {
-            p.client_dirs(&g, facts, Role::Dump, "dump", |t| Some(&t.nim), true);
+        if g.server.config.dump {
+            p.client_dirs(&g, facts, Role::Dump, "dump", true);
         }
     }
     p.plan
@@ -183,9 +96,12 @@ pub fn plan_sync(
 
 /// Plans the removal of `targets`' per-node data (after rmdsklsnode). Both possible NIM
 /// client names are removed: the NIM objects are already gone and cannot say which was used.
-pub fn plan_remove(targets: &[Target], servers: &BTreeMap<String, ServerConfig>) -> Plan {
+pub fn plan_remove(targets: &[Target], servers: &Servers) -> Plan {
     let mut by_server: BTreeMap<&str, (Vec<RemoveEntry>, Vec<String>)> = BTreeMap::new();
     for t in targets {
+        let Some(server) = servers.get(&t.server) else {
+            continue;
+        };
         let (entries, nodes) = by_server.entry(&t.server).or_default();
         nodes.push(t.node.clone());
         let names = [t.nim.clone(), format!("{}_{}", t.nim, t.image)];
@@ -202,7 +118,7 @@ pub fn plan_remove(targets: &[Target], servers: &BTreeMap<String, ServerConfig>)
             if let Some(p) = &t.paging {
                 entries.push(RemoveEntry::Dir(format!("{}/{name}", p.location)));
             }
-            if let (Some(d), true) = (&t.dump, servers[&t.server].dump) {
+            if let (Some(d), true) = (&t.dump, server.config.dump) {
                 entries.push(RemoveEntry::Dir(format!("{}/{name}", d.location)));
             }
         }
@@ -219,6 +135,7 @@ pub fn plan_remove(targets: &[Target], servers: &BTreeMap<String, ServerConfig>)
                 label: format!("remove {} node(s)", nodes.len()),
                 nodes,
                 kind: StepKind::Remove { entries },
+                covers: Vec::new(),
             }
         })
         .collect();
@@ -228,17 +145,14 @@ pub fn plan_remove(targets: &[Target], servers: &BTreeMap<String, ServerConfig>)
     }
 }
 
-struct Planner<'a> {
+struct Planner {
     plan: Plan,
-    remotes: &'a BTreeMap<String, Remote>,
-    servers: &'a BTreeMap<String, ServerConfig>,
     temp: String,
 }
 
-impl Planner<'_> {
-    fn job(&self, server: &str, location: &str, rules: Vec<String>, delete: bool) -> Job {
-        let remote = &self.remotes[server];
-        let config = &self.servers[server];
+impl Planner {
+    fn job(&self, server: &Server, location: &str, rules: Vec<String>, delete: bool) -> Job {
+        let (remote, config) = (&server.remote, &server.config);
         Job {
             source: location.to_string(),
             dest: remote.rsync_target(location),
@@ -260,15 +174,17 @@ impl Planner<'_> {
         kind_name: &str,
         nodes: Vec<String>,
         kind: StepKind,
+        covers: Vec<Published>,
     ) {
         self.plan.steps.push(Step {
-            server: g.server.to_string(),
+            server: g.server.name.clone(),
             role,
             resource: g.resource.to_string(),
             location: g.location.to_string(),
             label: format!("{kind_name} {}", g.resource),
             nodes,
             kind,
+            covers,
         });
     }
 
@@ -297,7 +213,12 @@ impl Planner<'_> {
         match facts.dir(g.location) {
             DirState::Full => {
                 let job = self.job(g.server, g.location, rules, true);
-                self.step(g, role, kind, nodes, StepKind::Rsync(job));
+                let covers = vec![Published {
+                    path: g.location.to_string(),
+                    role,
+                    clients: nodes.clone(),
+                }];
+                self.step(g, role, kind, nodes, StepKind::Rsync(job), covers);
             }
             state => {
                 let reason = format!(
@@ -308,7 +229,14 @@ impl Planner<'_> {
                 for n in &nodes {
                     self.fail(n, format!("{kind} {}: {reason}", g.resource));
                 }
-                self.step(g, role, kind, nodes, StepKind::Refused { reason });
+                self.step(
+                    g,
+                    role,
+                    kind,
+                    nodes,
+                    StepKind::Refused { reason },
+                    Vec::new(),
+                );
             }
         }
     }
@@ -321,18 +249,18 @@ impl Planner<'_> {
         facts: &dyn Facts,
         role: Role,
         kind: &str,
-        name: impl Fn(&Target) -> Option<&String>,
         empty_is_fine: bool,
     ) {
         let mut rules = Vec::new();
         let mut nodes = Vec::new();
+        let mut covers = Vec::new();
         for t in &g.targets {
-            let Some(dir) = name(t) else { continue };
-            let path = format!("{}/{dir}", g.location);
+            let path = format!("{}/{}", g.location, t.nim);
             match facts.dir(&path) {
                 DirState::Full => {
-                    rules.push(format!("+ /{}/", escape(dir)));
+                    rules.push(format!("+ /{}/", escape(&t.nim)));
                     nodes.push(t.node.clone());
+                    covers.push(client_dir(g, t, role));
                 }
                 _ if empty_is_fine => {}
                 state => self.fail(
@@ -357,7 +285,7 @@ impl Planner<'_> {
             job.sparse = true;
             job.size_only = true;
         }
-        self.step(g, role, kind, nodes, StepKind::Rsync(job));
+        self.step(g, role, kind, nodes, StepKind::Rsync(job), covers);
     }
 
     /// The shared_root tree with `--delete`, other SNs' `.client_data` files protected and this
@@ -393,11 +321,13 @@ impl Planner<'_> {
     fn allocate(&mut self, g: &Group<'_>, facts: &dyn Facts) {
         let mut dirs = Vec::new();
         let mut nodes = Vec::new();
+        let mut covers = Vec::new();
         for t in &g.targets {
             let path = format!("{}/{}", g.location, t.nim);
             if facts.dir(&path) == DirState::Full {
                 dirs.push(path);
                 nodes.push(t.node.clone());
+                covers.push(client_dir(g, t, Role::Paging));
             } else {
                 self.fail(
                     &t.node,
@@ -415,8 +345,18 @@ impl Planner<'_> {
                 "paging",
                 nodes,
                 StepKind::Allocate { dirs },
+                covers,
             );
         }
+    }
+}
+
+/// A node's own directory below a group's resource, as its exports entry.
+fn client_dir(g: &Group<'_>, t: &Target, role: Role) -> Published {
+    Published {
+        path: format!("{}/{}", g.location, t.nim),
+        role,
+        clients: vec![t.node.clone()],
     }
 }
 

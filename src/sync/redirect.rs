@@ -1,14 +1,15 @@
 //! The mount redirection mkdsklsnode makes for an external NFS server, checked and completed:
 //! `nodename` of `/` and `/usr`, the server's hosts entry, and `SPOT`/`ROOT`/`NIM_HOSTS` in `.info`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::inventory::{NodeFailure, RootKind, ServerAddress, Target};
-use super::Sysroot;
+use super::context::Sysroot;
+use super::inventory::{RootKind, Target};
+use super::servers::{ServerAddress, Servers};
+use super::step::NodeFailure;
 use crate::aix::{filesystems, hosts, info};
 
 /// One file to rewrite.
@@ -24,18 +25,54 @@ pub struct Edit {
     pub content: String,
 }
 
+/// What the redirect stage did: the edits (made, or with `--dry-run` planned) and the nodes
+/// whose files could not be edited.
+#[derive(Clone, Debug, Default)]
+pub struct Redirected {
+    pub edits: Vec<Edit>,
+    pub failed: Vec<NodeFailure>,
+}
+
+/// Plans and (unless `dry_run`) applies the edits; `say` gets one line per file.
+pub fn run(
+    sysroot: &Sysroot,
+    tftpdir: &str,
+    targets: &[Target],
+    servers: &Servers,
+    dry_run: bool,
+    say: &mut dyn FnMut(String),
+) -> Redirected {
+    let (edits, mut failed) = plan(sysroot, tftpdir, targets, servers);
+    for e in &edits {
+        if dry_run {
+            say(format!("{}: would edit {} ({})", e.node, e.path, e.what));
+        } else if let Err(err) = apply(sysroot, e) {
+            failed.push(NodeFailure {
+                node: e.node.clone(),
+                message: format!("cannot write {}: {err}", e.path),
+            });
+        } else {
+            say(format!("{}: edited {} ({})", e.node, e.path, e.what));
+        }
+    }
+    Redirected { edits, failed }
+}
+
 /// The edits the targets need; nodes whose files are missing or malformed fail.
 pub fn plan(
     sysroot: &Sysroot,
     tftpdir: &str,
     targets: &[Target],
-    servers: &BTreeMap<String, ServerAddress>,
+    servers: &Servers,
 ) -> (Vec<Edit>, Vec<NodeFailure>) {
     let mut edits = Vec::new();
     let mut failed = Vec::new();
     for t in targets {
-        let server = &servers[&t.server];
-        match node_edits(sysroot, tftpdir, t, server) {
+        let edits_of = match servers.get(&t.server) {
+            Some(server) => node_edits(sysroot, tftpdir, t, &server.address),
+            None => Err(format!("server {} is not resolved", t.server)),
+        };
+        match edits_of {
             Ok(mut e) => edits.append(&mut e),
             Err(message) => failed.push(NodeFailure {
                 node: t.node.clone(),

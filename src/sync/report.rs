@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::execute::{StepResult, Verification};
-use super::inventory::{NodeFailure, Skipped};
-use super::plan::{Plan, StepKind};
+use super::context::{Action, Sysroot};
+use super::execute::Progress;
+use super::exports_step::Outcome;
 use super::redirect::Edit;
+use super::step::{
+    Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
+};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -18,10 +21,10 @@ pub enum Format {
     Json,
 }
 
-/// Everything a run did or would do.
-#[derive(Clone, Debug, Default, Serialize)]
+/// Everything a run did or would do, built from the stages' outputs.
+#[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub action: String,
+    pub action: Action,
     pub dry_run: bool,
     pub nodes: Vec<String>,
     pub skipped: Vec<Skipped>,
@@ -32,11 +35,49 @@ pub struct Report {
     pub verification: Vec<Verification>,
     /// What publishing the exports said, one line per server.
     pub exports: Vec<String>,
-    /// The NIM client name of each target node.
-    pub nim_names: BTreeMap<String, String>,
     /// Servers whose exports could not be applied.
     pub exports_failed: Vec<String>,
     pub seconds: f64,
+}
+
+/// The stages' outputs a report is built from.
+pub struct Stages<'a> {
+    pub action: Action,
+    pub dry_run: bool,
+    pub nodes: &'a [String],
+    pub skipped: &'a [Skipped],
+    /// Nodes that failed before planning (inventory, redirect edits).
+    pub failed: &'a [NodeFailure],
+    pub edits: &'a [Edit],
+    pub plan: &'a Plan,
+    pub results: Vec<StepResult>,
+    pub verification: Vec<Verification>,
+    pub exports: &'a [Outcome],
+}
+
+impl Report {
+    /// The report of a run that took `seconds`.
+    pub fn new(s: Stages<'_>, seconds: f64) -> Report {
+        Report {
+            action: s.action,
+            dry_run: s.dry_run,
+            nodes: s.nodes.to_vec(),
+            skipped: s.skipped.to_vec(),
+            failed: s.failed.to_vec(),
+            edits: s.edits.to_vec(),
+            plan: s.plan.clone(),
+            results: s.results,
+            verification: s.verification,
+            exports: s.exports.iter().map(|o| o.line.clone()).collect(),
+            exports_failed: s
+                .exports
+                .iter()
+                .filter(|o| o.failed)
+                .map(|o| o.server.clone())
+                .collect(),
+            seconds,
+        }
+    }
 }
 
 impl Report {
@@ -81,9 +122,9 @@ impl Report {
         let done = self.nodes.len()
             - self.skipped.len()
             - failed.len().min(self.nodes.len() - self.skipped.len());
-        let verb = match (self.action.as_str(), self.dry_run) {
+        let verb = match (self.action, self.dry_run) {
             (_, true) => "planned",
-            ("remove", false) => "removed from",
+            (Action::Remove, false) => "removed from",
             _ => "synced to",
         };
         let mut line = format!(
@@ -116,7 +157,7 @@ impl Report {
 }
 
 /// A planned step as one line (for `--dry-run`), with the command that would run.
-pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &super::Sysroot) -> Vec<String> {
+pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
     let mut out = Vec::new();
     for s in &plan.steps {
         let head = format!("{}: {} ({} node(s))", s.server, s.label, s.nodes.len());
@@ -140,8 +181,8 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &super::Sysroot) -> Vec<Str
                 out.push(format!("{head}: delete on the server:"));
                 for e in entries {
                     out.push(match e {
-                        super::plan::RemoveEntry::Dir(d) => format!("    {d}/"),
-                        super::plan::RemoveEntry::Files { dir, suffix } => {
+                        RemoveEntry::Dir(d) => format!("    {d}/"),
+                        RemoveEntry::Files { dir, suffix } => {
                             format!("    {dir}/*.{suffix}")
                         }
                     });
@@ -158,12 +199,8 @@ pub fn result_line(r: &StepResult) -> String {
     let mut line = format!("{}: {}: ", r.server, r.label);
     match (&r.error, r.kind) {
         (Some(e), _) => line.push_str(&format!("FAILED: {e}")),
-        (None, super::plan::Kind::Remove) => {
-            line.push_str(&format!("{} item(s) removed", r.changes))
-        }
-        (None, super::plan::Kind::Allocate) => {
-            line.push_str(&format!("{} file(s) created", r.changes))
-        }
+        (None, Kind::Remove) => line.push_str(&format!("{} item(s) removed", r.changes)),
+        (None, Kind::Allocate) => line.push_str(&format!("{} file(s) created", r.changes)),
         (None, _) => line.push_str(&format!(
             "{} checked, {} updated, {} deleted, {} sent",
             r.stats.files,
@@ -191,6 +228,28 @@ pub fn verification_line(v: &Verification) -> String {
             v.label,
             e.as_deref().unwrap_or("comparison failed")
         ),
+    }
+}
+
+/// A progress line (stderr, for a person at a terminal).
+pub fn progress_line(p: &Progress<'_>) -> String {
+    match p {
+        Progress::Started(step) => format!("  {}: {}: started", step.server, step.label),
+        Progress::Finished { n, total, result } => {
+            let r = result;
+            let what = match &r.error {
+                Some(e) => format!("FAILED: {e}"),
+                None => format!(
+                    "{} files checked, {} updated, {} deleted, {} sent, {:.1} s",
+                    r.stats.files,
+                    r.stats.transferred,
+                    r.stats.deleted,
+                    bytes(r.stats.bytes_sent),
+                    r.seconds
+                ),
+            };
+            format!("  [{n}/{total}] {}: {}: {what}", r.server, r.label)
+        }
     }
 }
 

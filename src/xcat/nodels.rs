@@ -3,7 +3,18 @@
 
 use std::fmt::Write as _;
 
-use super::{Error, Resolver};
+use super::error::Error;
+use super::noderange::Expander;
+use super::resolve::Resolver;
+
+impl Resolver<'_> {
+    /// Expands a noderange against this database's node list, minus `site.excludenodes`.
+    pub fn noderange(&self, range: &str) -> Result<Vec<String>, Error> {
+        let nodelist = self.nodelist()?;
+        let exclude = self.db().site("excludenodes")?;
+        Ok(Expander::new(&nodelist, exclude).expand(range)?)
+    }
+}
 
 /// Short attribute names `nodels` accepts, as in xCAT.
 const SHORT_NAMES: [(&str, &str, &str); 2] = [

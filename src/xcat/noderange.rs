@@ -7,7 +7,7 @@ use std::path::Path;
 use regex::Regex;
 
 use super::resolve::NodeList;
-use super::{matching_paren, regex_message};
+use super::text::{matching_paren, regex_message};
 
 /// Expansion stops past this many generated names, to keep a typo from exhausting memory.
 const MAX_RANGE: usize = 1_000_000;

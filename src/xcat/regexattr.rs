@@ -4,7 +4,7 @@
 use regex::Regex;
 
 use super::arith::{self, ArithError, Expr};
-use super::{matching_paren, regex_message};
+use super::text::{matching_paren, regex_message};
 
 /// A value that looks like a regular expression but cannot be evaluated as xCAT would.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

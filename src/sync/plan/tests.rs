@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::*;
 use crate::config::Config;
@@ -68,15 +68,24 @@ fn complete(nodes: &[&str]) -> Files {
     f
 }
 
+/// The one server nfs1 as `config` sets it, reached over `ssh`.
+fn servers(config: &Config) -> Servers {
+    let config = config.server("nfs1");
+    let server = Server {
+        name: "nfs1".into(),
+        remote: crate::remote::Remote::with_rsh(&config, Some("ssh")).unwrap(),
+        address: crate::sync::servers::ServerAddress {
+            host: "nfs1".into(),
+            ip: "10.0.0.1".into(),
+        },
+        config,
+    };
+    [("nfs1".to_string(), server)].into()
+}
+
 fn plan(targets: &[Target], files: &Files, config: &str) -> Plan {
     let config = Config::parse(config, std::path::Path::new("t")).unwrap();
-    let servers: BTreeMap<String, ServerConfig> =
-        [("nfs1".to_string(), config.server("nfs1"))].into();
-    let remotes: BTreeMap<String, Remote> = servers
-        .iter()
-        .map(|(k, v)| (k.clone(), Remote::with_rsh(v, Some("ssh")).unwrap()))
-        .collect();
-    plan_sync(targets, files, &servers, &remotes, "/install")
+    plan_sync(targets, files, &servers(&config), "/install")
 }
 
 fn rsync(step: &Step) -> &Job {
@@ -210,10 +219,10 @@ fn dump_only_when_configured_and_empty_dumps_are_fine() {
 
 #[test]
 fn removal_covers_both_client_names_and_only_this_node() {
-    let config = Config::default();
-    let servers: BTreeMap<String, ServerConfig> =
-        [("nfs1".to_string(), config.server("nfs1"))].into();
-    let p = plan_remove(&[target("cn001", false), target("cn003", true)], &servers);
+    let p = plan_remove(
+        &[target("cn001", false), target("cn003", true)],
+        &servers(&Config::default()),
+    );
     let StepKind::Remove { entries } = &p.steps[0].kind else {
         panic!()
     };
@@ -234,4 +243,37 @@ fn removal_covers_both_client_names_and_only_this_node() {
 #[test]
 fn wildcards_in_names_are_escaped() {
     assert_eq!(escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+}
+
+#[test]
+fn steps_cover_the_paths_their_nodes_mount() {
+    let p = plan(
+        &[target("cn001", false), target("cn002", false)],
+        &complete(&["cn001", "cn002"]),
+        "",
+    );
+    let spot = p.steps.iter().find(|s| s.role == Role::Spot).unwrap();
+    assert_eq!(
+        spot.covers,
+        [Published {
+            path: SPOT.into(),
+            role: Role::Spot,
+            clients: vec!["cn001".into(), "cn002".into()],
+        }]
+    );
+    let root = p.steps.iter().find(|s| s.role == Role::Root).unwrap();
+    let paths: Vec<(&str, &[String])> = root
+        .covers
+        .iter()
+        .map(|c| (c.path.as_str(), c.clients.as_slice()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (format!("{ROOT}/cn001").as_str(), &["cn001".to_string()][..]),
+            (format!("{ROOT}/cn002").as_str(), &["cn002".to_string()][..]),
+        ]
+    );
+    let removal = plan_remove(&[target("cn001", false)], &servers(&Config::default()));
+    assert!(removal.steps.iter().all(|s| s.covers.is_empty()));
 }
