@@ -520,17 +520,10 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), 
     Ok(())
 }
 
-/// [`run`] on standard output and error: the exit status, or the error when it is a usage
-/// error (found before any change).
+/// [`run`] on standard output and error.
 pub fn run_stdio(args: &Args) -> Result<i32, InstallError> {
-    match run(args, &mut std::io::stdout(), &mut std::io::stderr()) {
-        Ok(()) => Ok(crate::exit::SUCCESS),
-        Err(e) if e.is_usage() => Err(e),
-        Err(e) => {
-            eprintln!("extnfs: {e}");
-            Ok(crate::exit::FAILURE)
-        }
-    }
+    run(args, &mut std::io::stdout(), &mut std::io::stderr())?;
+    Ok(crate::exit::SUCCESS)
 }
 
 #[cfg(test)]
