@@ -4,16 +4,12 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Parser;
-use xcat_extnfs::cli::{self, EXIT_STATUS_HELP};
-use xcat_extnfs::config::Config;
-use xcat_extnfs::lock::RunLock;
+use xcat_extnfs::cli::{self, Prescript, EXIT_STATUS_HELP};
 use xcat_extnfs::nim::Nim;
 use xcat_extnfs::sync::report::Format;
-use xcat_extnfs::sync::{self, Context, Options, Sysroot};
-use xcat_extnfs::syslog::{self, Syslog};
-use xcat_extnfs::xcat::{Db, Resolver};
+use xcat_extnfs::sync::{self, Action, Context, Options};
+use xcat_extnfs::xcat::Resolver;
 
 /// Copy AIX diskless resources (SPOT, root or shared_root, paging) of this service node's
 /// nodes to their external NFS server, and redirect the nodes' mounts to it.
@@ -29,56 +25,28 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse().run) {
-        Ok(code) => ExitCode::from(code as u8),
-        Err(err) => {
-            println!("syncaixres: error: {err:#}");
-            ExitCode::from(cli::exit_status(err.chain()) as u8)
-        }
-    }
+    cli::exit("syncaixres", run(Args::parse().run))
 }
 
 fn run(args: cli::PrescriptArgs) -> anyhow::Result<i32> {
-    let action = match args.action() {
+    let action = match Action::parse(&args.action_or("diskless")) {
         Ok(action) => action,
         Err(other) => {
             println!("syncaixres: nothing to do for action {other}");
             return Ok(xcat_extnfs::exit::SUCCESS);
         }
     };
-    args.check()?;
-    let config = Config::load(args.config.as_deref())?;
-    let syslog = || {
-        Syslog::new(
-            "xcat.syncaixres",
-            config.logger.clone(),
-            config.log_file.clone(),
-        )
-    };
-    syslog::route_log(syslog(), "syncaixres: ", syslog::Output::Stdout);
-    // Thousands of lines at scale: batched, one `logger` per batch.
-    let syslog = syslog().batched();
-    let db = Db::open(args.db.as_deref());
-    let resolver = Resolver::new(&db);
+    let p = Prescript::setup("syncaixres", &args)?;
+    let resolver = Resolver::new(&p.db);
     let nodes = args.nodes(&resolver)?;
-    let _lock = match args.dry_run {
-        true => None,
-        false => Some(
-            RunLock::acquire(&config.lock_dir, "xcat-extnfs-syncaixres", |pid| {
-                let who = pid.map_or("another run".into(), |p| format!("the run with pid {p}"));
-                println!("syncaixres: waiting for {who} on this service node to finish");
-            })
-            .context("cannot take the run lock")?,
-        ),
-    };
-    let (nim, sysroot) = (Nim::new(None), Sysroot::new(&args.sysroot));
+    let _lock = p.lock(args.dry_run, "service node")?;
+    let nim = Nim::new(None);
     let ctx = Context {
         resolver: &resolver,
         nim: &nim,
-        config: &config,
-        sysroot: &sysroot,
+        config: &p.config,
+        sysroot: &p.sysroot,
     };
-    let human = args.format == Format::Human;
     let opts = Options {
         action,
         nodes,
@@ -86,16 +54,10 @@ fn run(args: cli::PrescriptArgs) -> anyhow::Result<i32> {
         verify: args.verify,
         jobs: args.jobs.map(usize::from),
         rsync: args.rsync.clone(),
-        progress: std::io::stderr().is_terminal() && human,
+        progress: std::io::stderr().is_terminal() && args.format == Format::Human,
         sn: args.sn.clone().unwrap_or_else(sync::this_host),
     };
-    let report = sync::run(&ctx, &opts, &syslog, &mut |line| {
-        if human {
-            println!("syncaixres: {line}");
-        }
-    })?;
-    if !human {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
+    let report = sync::run(&ctx, &opts, &p.syslog, &mut p.say())?;
+    p.finish(&report)?;
     Ok(report.exit_code())
 }

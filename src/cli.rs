@@ -1,12 +1,18 @@
 //! What the binaries share: the prescript arguments with xCAT's `NODES`/`ACTION` fallbacks,
-//! and the mapping of every library error to the documented exit status ([`crate::exit`]).
+//! a prescript's set-up, and the mapping of every library error to its exit status.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
 use crate::exit;
+use crate::lock::{LockError, RunLock};
 use crate::sync::report::Format;
-use crate::sync::Action;
-use crate::xcat::Resolver;
+use crate::sync::Sysroot;
+use crate::syslog::{self, Syslog};
+use crate::xcat::{Db, Resolver};
 
 /// The exit statuses, for `--help` texts.
 pub const EXIT_STATUS_HELP: &str = "\
@@ -26,10 +32,11 @@ pub struct PrescriptArgs {
     /// The nodes (an xCAT noderange); default: the NODES environment variable.
     #[arg(long, value_name = "NODERANGE")]
     pub nodes: Option<String>,
-    /// diskless (sync) or remove; default: the ACTION environment variable, else diskless.
+    /// The xCAT action (see above); default: the ACTION environment variable, else the
+    /// prescript's sync action.
     #[arg(long, value_name = "ACTION")]
     pub action: Option<String>,
-    /// Print the plan (edits and transfers) and change nothing.
+    /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Compare every synced scope again after the sync, and report each.
@@ -37,7 +44,7 @@ pub struct PrescriptArgs {
     pub verify: bool,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
-    /// Transfers at once (default: from the configuration, else 4).
+    /// Transfers or steps at once (default: from the configuration, else 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
     /// Read tables from a dumpxCATdb directory instead of running tabdump.
@@ -46,32 +53,26 @@ pub struct PrescriptArgs {
     /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Treat DIR as this SN's / when reading its files (to run against a copy of an SN).
+    /// Treat DIR as this host's / when reading its files (to run against a copy of it).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub sysroot: PathBuf,
     /// The rsync program on this host.
     #[arg(long, value_name = "PATH", default_value = "rsync")]
     pub rsync: String,
-    /// This service node's name, which names its part of the server's exports
+    /// This host's name, which names its part of the server's exports
     /// (default: the short host name).
     #[arg(long, value_name = "NAME")]
     pub sn: Option<String>,
 }
 
 impl PrescriptArgs {
-    /// The action asked for (`--action`, else `ACTION`, else diskless): `Err` with its name
-    /// when it is one this prescript does nothing for.
-    pub fn action(&self) -> Result<Action, String> {
-        let text = self
-            .action
+    /// The action asked for: `--action`, else `ACTION`, else `default` (the prescript's own
+    /// sync action); each prescript reads it its own way.
+    pub fn action_or(&self, default: &str) -> String {
+        self.action
             .clone()
             .or_else(|| std::env::var("ACTION").ok().filter(|a| !a.is_empty()))
-            .unwrap_or_else(|| "diskless".into());
-        match text.as_str() {
-            "diskless" => Ok(Action::Sync),
-            "remove" => Ok(Action::Remove),
-            _ => Err(text),
-        }
+            .unwrap_or_else(|| default.into())
     }
 
     /// The nodes: `--nodes` expanded as a noderange, else xCAT's comma list in `NODES`.
@@ -104,6 +105,185 @@ impl PrescriptArgs {
     }
 }
 
+/// Why a prescript could not start (always before any change: exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    HostName(#[from] crate::host::InvalidHostName),
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
+    /// This host's exports cannot be read (its own exit status).
+    #[error(transparent)]
+    Exports(#[from] crate::exports::ExportsError),
+    #[error("cannot take the run lock")]
+    Lock(#[source] LockError),
+}
+
+impl SetupError {
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            SetupError::Exports(e) => e.exit_status(),
+            _ => exit::USAGE,
+        }
+    }
+}
+
+/// What `extnfs exports` works on: one server's remote access and exports settings, and
+/// this SN's exports with its name (none with `--no-local`).
+pub struct ExportsTarget {
+    pub remote: crate::remote::Remote,
+    pub settings: crate::exports::ExportsSettings,
+    pub local: Option<crate::exports::SnExports>,
+    pub sn: String,
+}
+
+impl ExportsTarget {
+    /// Loads the configuration and routes the log to stderr; the server is `server`, else the
+    /// configuration's only one; this SN's exports are read under `sysroot` unless `no_local`.
+    pub fn open(
+        config: Option<&std::path::Path>,
+        server: Option<&str>,
+        no_local: bool,
+        sysroot: &std::path::Path,
+        sn: Option<String>,
+    ) -> Result<ExportsTarget, SetupError> {
+        let config = Config::load(config)?;
+        let syslog = Syslog::new(
+            "xcat.extnfs",
+            config.logger.clone(),
+            config.log_file.clone(),
+        );
+        syslog::route_log(syslog, "extnfs: ", syslog::Output::Stderr);
+        let name = match server {
+            Some(s) => s.to_string(),
+            None => {
+                let names: Vec<&str> = config.server_names().collect();
+                match names.as_slice() {
+                    [one] => one.to_string(),
+                    _ => Err(UsageError(format!(
+                        "name the server with --server (the configuration has {} server tables)",
+                        names.len()
+                    )))?,
+                }
+            }
+        };
+        crate::host::validate_hostname(&name)?;
+        let server = config.server(&name);
+        let remote = crate::remote::Remote::new(&server)?;
+        let local = match no_local {
+            true => None,
+            false => Some(crate::exports::SnExports::read_under(
+                &Sysroot::new(sysroot).local("/"),
+            )?),
+        };
+        Ok(ExportsTarget {
+            remote,
+            settings: server.exports,
+            local,
+            sn: sn.unwrap_or_else(crate::sync::this_host),
+        })
+    }
+
+    /// This SN's exports with its name, as the exports code takes them.
+    pub fn local_sn(&self) -> Option<crate::exports::LocalSn<'_>> {
+        self.local.as_ref().map(|exports| crate::exports::LocalSn {
+            name: &self.sn,
+            exports,
+        })
+    }
+}
+
+/// What a prescript run works with: its configuration, its log (the `log` facade routed to
+/// it), the xCAT tables and this host's files.
+pub struct Prescript {
+    /// The binary's name: syslog tag `xcat.<name>`, output prefix, run lock name.
+    pub name: &'static str,
+    pub config: Config,
+    /// Batched: thousands of lines at scale, one `logger` per batch.
+    pub syslog: Syslog,
+    pub db: Db,
+    pub sysroot: Sysroot,
+    pub format: Format,
+}
+
+impl Prescript {
+    /// Checks the arguments, loads the configuration and routes the log, in that order.
+    pub fn setup(name: &'static str, args: &PrescriptArgs) -> Result<Prescript, SetupError> {
+        args.check()?;
+        let config = Config::load(args.config.as_deref())?;
+        let syslog = || {
+            Syslog::new(
+                &format!("xcat.{name}"),
+                config.logger.clone(),
+                config.log_file.clone(),
+            )
+        };
+        syslog::route_log(syslog(), &format!("{name}: "), syslog::Output::Stdout);
+        let syslog = syslog().batched();
+        Ok(Prescript {
+            name,
+            syslog,
+            db: Db::open(args.db.as_deref()),
+            sysroot: Sysroot::new(&args.sysroot),
+            format: args.format,
+            config,
+        })
+    }
+
+    /// The run lock of this host (none for a dry run, which changes nothing): a second run
+    /// waits, saying for whom; `host` is what this host is to the admin.
+    pub fn lock(&self, dry_run: bool, host: &str) -> Result<Option<RunLock>, SetupError> {
+        if dry_run {
+            return Ok(None);
+        }
+        let name = self.name;
+        RunLock::acquire(
+            &self.config.lock_dir,
+            &format!("xcat-extnfs-{name}"),
+            |pid| {
+                let who = pid.map_or("another run".into(), |p| format!("the run with pid {p}"));
+                println!("{name}: waiting for {who} on this {host} to finish");
+            },
+        )
+        .map(Some)
+        .map_err(SetupError::Lock)
+    }
+
+    /// Where a run's lines go: stdout with the prefix in human format, nowhere in JSON (the
+    /// report says it all; syslog has every line either way).
+    pub fn say(&self) -> impl FnMut(&str) + '_ {
+        move |line| {
+            if self.format == Format::Human {
+                println!("{}: {line}", self.name);
+            }
+        }
+    }
+
+    /// Prints the report in JSON format (human format printed it line by line).
+    pub fn finish(&self, report: &impl Serialize) -> Result<(), serde_json::Error> {
+        if self.format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
+        Ok(())
+    }
+}
+
+/// The process's exit: the run's status, or the error printed with `name` and mapped by
+/// [`exit_status`].
+pub fn exit(name: &str, result: anyhow::Result<i32>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            println!("{name}: error: {err:#}");
+            ExitCode::from(exit_status(err.chain()) as u8)
+        }
+    }
+}
+
 /// The documented exit status for an error and its sources: 2 for what is found before any
 /// change (usage, configuration, tables, `RSYNC_RSH`), 1 for anything that failed on the way.
 pub fn exit_status<'a>(
@@ -120,8 +300,12 @@ pub fn exit_status<'a>(
                 exit::FAILURE
             };
         }
+        if let Some(e) = e.downcast_ref::<SetupError>() {
+            return e.exit_status();
+        }
         let usage = e.is::<UsageError>()
             || e.is::<crate::sync::SyncError>()
+            || e.is::<crate::statelite::StateliteError>()
             || e.is::<crate::config::ConfigError>()
             || e.is::<crate::remote::RemoteError>()
             || e.is::<crate::xcat::Error>()

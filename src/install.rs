@@ -59,6 +59,16 @@ pub const SCRIPTS: &[Script] = &[
         enable: "'prescripts-end=diskless:syncaixres|remove:syncaixres'",
     },
     Script {
+        name: "syncstatelite",
+        dir: Dir::Prescripts,
+        runner: Runner::ServiceNode,
+        for_aix: false,
+        // No action prefix: xCAT matches the table on the text before the first `=`, so
+        // `osimage:` would miss `nodeset <nr> runimage=...,osimage=...`; the prescript reads
+        // ACTION itself and does nothing for other actions.
+        enable: "prescripts-end=syncstatelite",
+    },
+    Script {
         name: "redirectps",
         dir: Dir::Postscripts,
         runner: Runner::Node,

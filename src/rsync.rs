@@ -19,6 +19,8 @@ pub struct Job {
     pub delete: bool,
     /// Keep holes (`-S`).
     pub sparse: bool,
+    /// Keep ACLs and extended attributes such as file capabilities (`-A -X`).
+    pub xattrs: bool,
     /// Skip files whose size already matches (paging files in use must not be rewritten).
     pub size_only: bool,
     pub compress: bool,
@@ -50,6 +52,9 @@ impl Job {
         }
         if self.sparse {
             cmd = cmd.arg("-S");
+        }
+        if self.xattrs {
+            cmd = cmd.args(["-A", "-X"]);
         }
         if self.size_only {
             cmd = cmd.arg("--size-only");
@@ -253,6 +258,7 @@ mod tests {
             rules: vec!["+ /cn001/".into(), "- /*".into()],
             delete: true,
             sparse: false,
+            xattrs: false,
             size_only: false,
             compress: false,
             temp_dir: Some("/install/.xcat-extnfs.tmp".into()),
@@ -269,6 +275,14 @@ mod tests {
              --rsync-path=/opt/freeware/bin/rsync '--filter=merge /tmp/r' \
              /install/nim/root/img_root/ nfs1:/install/nim/root/img_root/"
         );
+        let image = Job {
+            xattrs: true,
+            sparse: true,
+            temp_dir: None,
+            ..job
+        };
+        let line = image.command("rsync", None, false).display();
+        assert!(line.contains(" --delete -S -A -X '--rsh="), "{line}");
     }
 
     #[test]

@@ -4,13 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xcat_extnfs::cli::{self, UsageError, EXIT_STATUS_HELP};
-use xcat_extnfs::config::Config;
+use xcat_extnfs::cli::{self, ExportsTarget, EXIT_STATUS_HELP};
 use xcat_extnfs::exit;
-use xcat_extnfs::exports::{self, LocalSn, SnExports};
-use xcat_extnfs::remote::Remote;
-use xcat_extnfs::sync::{this_host, Sysroot};
-use xcat_extnfs::syslog::{self, Syslog};
+use xcat_extnfs::exports;
+use xcat_extnfs::mounts;
+use xcat_extnfs::nim::Nim;
+use xcat_extnfs::sync::report::Format;
 use xcat_extnfs::xcat::{nodels::nodels, Db, Resolver};
 
 /// Keep xCAT diskless and statelite nodes up when a service node dies.
@@ -35,6 +34,20 @@ enum Command {
         noderange: String,
         /// Attributes to show, as table.column.
         attributes: Vec<String>,
+    },
+    /// What each node mounts over NFS (kind, server, path, ro/rw), as xCAT computes it.
+    ///
+    /// One line per node and mount, `<node>: <kind> <server>:<path> <ro|rw>`, nodes in
+    /// noderange order, mounts in the order the node makes them; notes and nodes that
+    /// cannot be computed go to stderr. AIX nodes need lsnim (run it on their NIM master).
+    Mounts {
+        /// Read tables from a dumpxCATdb directory instead of running tabdump.
+        #[arg(long, value_name = "DIR")]
+        db: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// The nodes: an xCAT noderange.
+        noderange: String,
     },
     /// The external server's NFS exports, merged from every service node's part.
     Exports {
@@ -109,23 +122,50 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(exit::SUCCESS)
         }
+        Command::Mounts {
+            db,
+            format,
+            noderange,
+        } => {
+            let db = Db::open(db.as_deref());
+            let resolver = Resolver::new(&db);
+            let nim = Nim::new(None);
+            let opts = mounts::Options {
+                image: None,
+                nim: Some(&nim),
+            };
+            let model = mounts::gather(&resolver, &resolver.noderange(&noderange)?, &opts)?;
+            match format {
+                Format::Human => model.lines().iter().for_each(|l| println!("{l}")),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&model)?),
+            }
+            for line in model.problem_lines(format == Format::Human) {
+                eprintln!("{line}");
+            }
+            Ok(match model.failed.is_empty() {
+                true => exit::SUCCESS,
+                false => exit::FAILURE,
+            })
+        }
         Command::Exports { action } => {
             let (args, apply) = match &action {
                 ExportsAction::Render(a) => (a, false),
                 ExportsAction::Apply(a) => (a, true),
             };
-            let (remote, settings, local, sn) = exports_setup(args)?;
-            let local = local.as_ref().map(|e| LocalSn {
-                name: &sn,
-                exports: e,
-            });
-            if apply {
-                println!(
+            let sysroot = &args.sysroot;
+            let server = args.server.as_deref();
+            let config = args.config.as_deref();
+            let sn = args.sn.clone();
+            let t = ExportsTarget::open(config, server, args.no_local, sysroot, sn)?;
+            match apply {
+                true => println!(
                     "{}",
-                    exports::apply_for_server(&remote, &settings, local, false)?
-                );
-            } else {
-                print!("{}", exports::render_for_server(&remote, &settings, local)?);
+                    exports::apply_for_server(&t.remote, &t.settings, t.local_sn(), false)?
+                ),
+                false => print!(
+                    "{}",
+                    exports::render_for_server(&t.remote, &t.settings, t.local_sn())?
+                ),
             }
             Ok(exit::SUCCESS)
         }
@@ -136,42 +176,4 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(exit::SUCCESS)
         }
     }
-}
-
-type ExportsSetup = (Remote, exports::ExportsSettings, Option<SnExports>, String);
-
-/// The server, its exports settings, and (unless --no-local) this SN's exports.
-fn exports_setup(args: &ExportsArgs) -> anyhow::Result<ExportsSetup> {
-    let config = Config::load(args.config.as_deref())?;
-    let syslog = Syslog::new(
-        "xcat.extnfs",
-        config.logger.clone(),
-        config.log_file.clone(),
-    );
-    syslog::route_log(syslog, "extnfs: ", syslog::Output::Stderr);
-    let name = match &args.server {
-        Some(s) => s.clone(),
-        None => {
-            let names: Vec<&str> = config.server_names().collect();
-            match names.as_slice() {
-                [one] => one.to_string(),
-                _ => Err(UsageError(format!(
-                    "name the server with --server (the configuration has {} server tables)",
-                    names.len()
-                )))?,
-            }
-        }
-    };
-    xcat_extnfs::host::validate_hostname(&name)?;
-    let server = config.server(&name);
-    let remote = Remote::new(&server)?;
-    let local = if args.no_local {
-        None
-    } else {
-        Some(SnExports::read_under(
-            &Sysroot::new(&args.sysroot).local("/"),
-        )?)
-    };
-    let sn = args.sn.clone().unwrap_or_else(this_host);
-    Ok((remote, server.exports, local, sn))
 }

@@ -50,6 +50,7 @@ pub use error::{ExportsError, Unsupported};
 pub use local::{Dialect, SnExports};
 pub use merge::{merge_parts, Merged, MergedExport, Part, PartExport};
 pub use model::{Access, Client, ClientAccess, Entry, Export, LineProblem, Sec, Source, Squash};
+pub use server::Lock as ServerLock;
 
 /// The NFS server software on the external server, which decides the configuration's form.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -225,6 +226,12 @@ pub enum Role {
     Dump,
     /// A Linux statelite image, litetree or statemnt directory.
     Statelite,
+    /// A Linux statelite image's `rootimg` (NFS root): read-only, root allowed.
+    Rootimg,
+    /// A statelite node's persistent directory: read-write, root allowed.
+    Statemnt,
+    /// A litetree directory: read-only, root allowed.
+    Litetree,
 }
 
 impl Role {
@@ -237,23 +244,31 @@ impl Role {
             Role::Paging => "paging",
             Role::Dump => "dump",
             Role::Statelite => "statelite",
+            Role::Rootimg => "rootimg",
+            Role::Statemnt => "statemnt",
+            Role::Litetree => "litetree",
         }
     }
 
     /// Whether the nodes mounting it are AIX (whose NFS client uses unprivileged ports).
     pub fn is_aix(self) -> bool {
-        self != Role::Statelite
+        !matches!(
+            self,
+            Role::Statelite | Role::Rootimg | Role::Statemnt | Role::Litetree
+        )
     }
 
     /// The access NIM (or xCAT for statelite) gives the nodes: SPOT and shared_root are
     /// mounted read-only, everything else read-write; root is always allowed.
     pub fn default_access(self) -> ClientAccess {
         let access = match self {
-            Role::Spot | Role::SharedRoot => Access::Ro,
+            Role::Spot | Role::SharedRoot | Role::Rootimg | Role::Litetree => Access::Ro,
             _ => Access::Rw,
         };
         let mut grant = ClientAccess::new(access, Squash::None);
-        grant.insecure = true;
+        // Linux statelite clients use privileged ports; AIX clients get `insecure` when
+        // the part is finished (Role::is_aix).
+        grant.insecure = !matches!(self, Role::Rootimg | Role::Statemnt | Role::Litetree);
         grant
     }
 }

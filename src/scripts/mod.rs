@@ -20,6 +20,9 @@ pub const MOVE_ASIDE: &str = include_str!("move_aside.sh");
 pub const RESTORE: &str = include_str!("restore.sh");
 /// Prints the argument names the server cannot resolve.
 pub const NAMES: &str = include_str!("names.sh");
+/// Statelite directories: `mkdir DIR...` (created when missing, nothing below touched),
+/// `exist PATH...` and `isdir PATH...` (the paths that are there), one per line.
+pub const STATELITE: &str = include_str!("statelite.sh");
 
 /// Exit status of [`LOCK`] when the wait ran out (EX_TEMPFAIL).
 pub const LOCK_BUSY: i32 = 75;
@@ -51,6 +54,23 @@ impl FileReport {
         }
         r
     }
+}
+
+/// The paths a script reported as `created PATH`, in its order.
+pub fn created(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("created "))
+        .collect()
+}
+
+/// Which of `paths` [`STATELITE`]'s `exist` or `isdir` listed (it prints one path a line).
+pub fn listed<'p>(stdout: &str, paths: &'p [String]) -> Vec<&'p String> {
+    let found: std::collections::BTreeSet<&str> = stdout.lines().collect();
+    paths
+        .iter()
+        .filter(|p| found.contains(p.as_str()))
+        .collect()
 }
 
 /// Splits [`READ`]'s `MARK header\nbody\nMARK end\n` frames into (header, body).
@@ -102,9 +122,18 @@ mod tests {
     }
 
     #[test]
+    fn statelite_answers_are_read_by_line() {
+        let out = "exists /s/a\ncreated /s/b\ncreated /s/c d\n";
+        assert_eq!(created(out), ["/s/b", "/s/c d"]);
+        let asked = ["/t/x".to_string(), "/t/y".into(), "/t/x y".into()];
+        assert_eq!(listed("/t/x y\n/t/x\n", &asked), [&asked[0], &asked[2]]);
+        assert!(listed("", &asked).is_empty());
+    }
+
+    #[test]
     fn scripts_are_sh_with_our_header() {
         for s in [
-            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES,
+            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE,
         ] {
             assert!(s.starts_with("# shellcheck shell=sh\n"), "{s}");
         }

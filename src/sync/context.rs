@@ -20,6 +20,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action xCAT names `text`: `Err` with the text when syncaixres does nothing for it.
+    pub fn parse(text: &str) -> Result<Action, String> {
+        match text {
+            "diskless" => Ok(Action::Sync),
+            "remove" => Ok(Action::Remove),
+            _ => Err(text.to_string()),
+        }
+    }
+
     /// The name xCAT gives the action.
     pub fn name(self) -> &'static str {
         match self {

@@ -140,8 +140,15 @@ impl Executor<'_> {
         r
     }
 
-    /// Runs one rsync; with `dry_run` it only compares.
+    /// Runs one rsync of `step`; with `dry_run` it only compares.
     fn rsync(&self, step: &Step, job: &rsync::Job, dry_run: bool, r: &mut StepResult) {
+        self.run_rsync(&format!("{}: {}", step.server, step.label), job, dry_run, r)
+    }
+
+    /// Runs one rsync job (its source a path of this host, read under the sysroot), logging
+    /// under `tag` its command, exit status, statistics and stderr; `r` gets the statistics,
+    /// the changes and the warning or error. With `dry_run` it only compares.
+    pub fn run_rsync(&self, tag: &str, job: &rsync::Job, dry_run: bool, r: &mut StepResult) {
         let mut job = job.clone();
         job.source = self.sysroot.local(&job.source).display().to_string();
         let rules = match write_rules(&job.rules) {
@@ -152,7 +159,6 @@ impl Executor<'_> {
             }
         };
         let cmd = job.command(&self.rsync, Some(rules.path()), dry_run);
-        let tag = format!("{}: {}", step.server, step.label);
         self.syslog.info(&format!("{tag}: {}", cmd.display()));
         let out = match cmd.run() {
             Ok(out) => out,

@@ -22,22 +22,35 @@ pub struct Outcome {
 /// [`super::step::Step::covers`]). After a removal the list is empty: publishing it
 /// refreshes the part from the SN's exports, which no longer name the removed nodes.
 pub fn published(done: &[Done<'_>]) -> BTreeMap<String, Vec<Published>> {
+    by_server(
+        done.iter()
+            .filter(|d| d.result.ok)
+            .map(|d| (d.step.server.as_str(), d.step.covers.as_slice())),
+    )
+}
+
+/// The covered paths of successful steps, given as `(server, covers)`, gathered per server.
+pub fn by_server<'a>(
+    covered: impl IntoIterator<Item = (&'a str, &'a [Published])>,
+) -> BTreeMap<String, Vec<Published>> {
     let mut out: BTreeMap<String, Vec<Published>> = BTreeMap::new();
-    for d in done.iter().filter(|d| d.result.ok) {
-        out.entry(d.step.server.clone())
+    for (server, covers) in covered {
+        out.entry(server.to_string())
             .or_default()
-            .extend(d.step.covers.iter().cloned());
+            .extend(covers.iter().cloned());
     }
     out
 }
 
-/// Publishes this SN's part (named `sn`, from its exports under `sysroot`) with the `paths`
-/// of each server that applies exports; one outcome per such server.
+/// Publishes this SN's part (named `part`, from its exports under `sysroot`) with the
+/// `paths` of each server that applies exports; one outcome per such server. With `dry_run`
+/// each outcome says what would change.
 pub fn publish_all(
     servers: &Servers,
-    sn: &str,
+    part: &str,
     sysroot: &Sysroot,
     paths: &BTreeMap<String, Vec<Published>>,
+    dry_run: bool,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
     for (name, paths) in paths {
@@ -48,10 +61,10 @@ pub fn publish_all(
             exports::publish(
                 &server.remote,
                 &server.config.exports,
-                sn,
+                part,
                 paths,
                 &local,
-                false,
+                dry_run,
             )
         });
         out.push(match result {

@@ -1,13 +1,10 @@
 //! What each node needs on its external server: its nfsserver, image, NIM resources and
 //! client name, read from xCAT, NIM and the service node's own files. Nothing is changed here.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
-
 use serde::Serialize;
 
 use super::context::{short_name, Context, SyncError};
-use super::servers::{Server, ServerProblem, Servers};
+use super::servers::{node_address, NodeServerError, ServerBook, Servers};
 pub use super::step::{NodeFailure, Skipped};
 use crate::host;
 use crate::nim::NimError;
@@ -88,18 +85,10 @@ pub fn gather(
     for_removal: bool,
 ) -> Result<Inventory, SyncError> {
     let installdir = ctx.resolver.db().installdir()?;
-    let local = host::local_addresses();
+    let mut book = ServerBook::default();
     let mut inv = Inventory::default();
-    let mut unresolvable: BTreeMap<String, String> = BTreeMap::new();
     for node in nodes {
-        match target(
-            ctx,
-            node,
-            &installdir,
-            &local,
-            &mut inv.servers,
-            &mut unresolvable,
-        ) {
+        match target(ctx, node, &installdir, &mut book) {
             Ok(mut t) => {
                 if for_removal {
                     t.nim = short_name(node).to_string();
@@ -133,6 +122,7 @@ pub fn gather(
         }
         inv.targets = kept;
     }
+    inv.servers = book.servers;
     Ok(inv)
 }
 
@@ -140,9 +130,7 @@ fn target(
     ctx: &Context<'_>,
     node: &str,
     installdir: &str,
-    local: &BTreeSet<IpAddr>,
-    servers: &mut Servers,
-    unresolvable: &mut BTreeMap<String, String>,
+    book: &mut ServerBook,
 ) -> Result<Target, NodeError> {
     let r = ctx.resolver;
     let fail = |e: xcat::ResolveError| match e {
@@ -150,31 +138,12 @@ fn target(
         other => NodeError::Fail(other.to_string()),
     };
     host::validate_hostname(node).map_err(|e| NodeError::Fail(e.to_string()))?;
-    let server = r.attr(node, "noderes", "nfsserver").map_err(fail)?;
-    let server = match server.as_deref() {
-        None => {
-            return Err(NodeError::Skip(
-                "noderes.nfsserver is not set (served by its SN)".into(),
-            ))
-        }
-        Some("<xcatmaster>") => {
-            return Err(NodeError::Skip(
-                "noderes.nfsserver is <xcatmaster> (served by its SN)".into(),
-            ))
-        }
-        Some(s) => s.to_string(),
+    let server = match book.for_node(ctx.config, r, node) {
+        Ok(server) => server.name.clone(),
+        Err(NodeServerError::Skip(reason)) => return Err(NodeError::Skip(reason)),
+        Err(NodeServerError::Fail(message)) => return Err(NodeError::Fail(message)),
+        Err(NodeServerError::Stop(e)) => return Err(NodeError::Stop(e.into())),
     };
-    host::validate_hostname(&server)
-        .map_err(|e| NodeError::Fail(format!("noderes.nfsserver: {e}")))?;
-    let address = &server_entry(ctx, &server, servers, unresolvable)?.address;
-    if local.contains(
-        &address
-            .ip
-            .parse::<IpAddr>()
-            .map_err(|_| NodeError::Fail(format!("bad address {}", address.ip)))?,
-    ) {
-        return Err(NodeError::Skip(format!("nfsserver {server} is this host")));
-    }
     let image = r
         .attr(node, "nodetype", "provmethod")
         .map_err(fail)?
@@ -219,7 +188,7 @@ fn target(
             })
         })
         .transpose()?;
-    let ip = node_address(ctx, node);
+    let ip = node_address(r, node);
     Ok(Target {
         node: node.to_string(),
         nim: short_name(node).to_string(),
@@ -266,54 +235,6 @@ fn image_resources(ctx: &Context<'_>, image: &str) -> Result<ImageRow, NodeError
         get("paging")?,
         get("dump")?,
     ))
-}
-
-/// The target's server, resolved once per run; an unresolvable one fails each of its nodes.
-fn server_entry<'s>(
-    ctx: &Context<'_>,
-    server: &str,
-    servers: &'s mut Servers,
-    unresolvable: &mut BTreeMap<String, String>,
-) -> Result<&'s Server, NodeError> {
-    if let Some(message) = unresolvable.get(server) {
-        return Err(NodeError::Fail(message.clone()));
-    }
-    if !servers.contains_key(server) {
-        match Server::resolve(ctx.config, server) {
-            Ok(s) => {
-                servers.insert(server.to_string(), s);
-            }
-            Err(ServerProblem::Remote(e)) => return Err(NodeError::Stop(e.into())),
-            Err(ServerProblem::Unresolvable(message)) => {
-                unresolvable.insert(server.to_string(), message.clone());
-                return Err(NodeError::Fail(message));
-            }
-        }
-    }
-    servers
-        .get(server)
-        .ok_or_else(|| NodeError::Fail(format!("server {server} is not resolved")))
-}
-
-/// The node's address from `hosts.ip` in the xCAT database. The resolver is not asked here:
-/// `redirect` asks it only for a node whose `.info` file is not found by this address, since
-/// one lookup per node through a files resolver reads the whole `/etc/hosts` each time.
-fn node_address(ctx: &Context<'_>, node: &str) -> Option<String> {
-    let has_hosts = ctx
-        .resolver
-        .db()
-        .optional_table("hosts")
-        .ok()
-        .flatten()
-        .is_some();
-    if !has_hosts {
-        return None;
-    }
-    ctx.resolver
-        .attr(node, "hosts", "ip")
-        .ok()
-        .flatten()
-        .filter(|ip| ip.parse::<IpAddr>().is_ok())
 }
 
 /// The NIM client name that exists: `<node>_<image>` (made by `mkdsklsnode -n`) or the short

@@ -9,17 +9,19 @@
 //!
 //! # The engine a second prescript reuses
 //!
-//! Only [`inventory`], [`redirect`] and [`plan`] know AIX. Another prescript (statelite,
-//! say) brings its own inventory and planner and reuses the rest:
+//! Only [`inventory`], [`redirect`] and [`plan`] know AIX. Another prescript
+//! ([`crate::statelite`]) brings its own inventory and planner and reuses the rest:
 //!
-//! 1. resolve each server once with [`servers::Server::resolve`] (a
-//!    [`servers::ServerProblem::Remote`] is a usage error: stop before any change);
+//! 1. find each node's server with [`servers::ServerBook::for_node`], which resolves each
+//!    once (a [`servers::NodeServerError::Stop`] is a usage error: stop before any change);
 //! 2. plan [`step::Step`]s: an rsync [`crate::rsync::Job`], a server-side script
 //!    ([`step::StepKind::Allocate`], [`step::StepKind::Remove`]) or a refusal, each with the
 //!    `(path, role, nodes)` it [`covers`](step::Step::covers) for the exports;
 //! 3. run them with [`execute::Executor::execute`] (servers prepared once, unreachable ones
-//!    failed, one pool of `jobs` workers), then [`execute::Executor::verify`];
-//! 4. publish with [`exports_step::published`] and [`exports_step::publish_all`];
+//!    failed, one pool of `jobs` workers), then [`execute::Executor::verify`]; steps of its
+//!    own run on [`pool::map`], their copies through [`execute::Executor::run_rsync`];
+//! 4. publish with [`exports_step::published`] (or [`exports_step::by_server`] for steps of
+//!    its own) and [`exports_step::publish_all`];
 //! 5. report with [`report::Report::new`]; the binary takes its arguments from
 //!    [`crate::cli::PrescriptArgs`] and maps errors with [`crate::exit`].
 
@@ -132,7 +134,7 @@ pub fn run(
         }
         syslog.flush();
         let paths = exports_step::published(&ran.done);
-        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths);
+        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
         for o in &published {
             say(format!("exports: {}", o.line));
         }

@@ -159,6 +159,7 @@ impl Planner {
             rules,
             delete,
             sparse: false,
+            xattrs: false,
             size_only: false,
             compress: config.compress,
             temp_dir: Some(remote.path(&self.temp)),

@@ -12,6 +12,7 @@ use super::redirect::Edit;
 use super::step::{
     Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
 };
+use crate::rsync::Job;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -163,15 +164,9 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
         let head = format!("{}: {} ({} node(s))", s.server, s.label, s.nodes.len());
         match &s.kind {
             StepKind::Rsync(job) => {
-                let mut job = job.clone();
-                job.source = sysroot.local(&job.source).display().to_string();
-                out.push(format!(
-                    "{head}: {}",
-                    job.command(rsync, None, false).display()
-                ));
-                if !job.rules.is_empty() {
-                    out.push(format!("    filter: {}", job.rules.join(" | ")));
-                }
+                let (command, filter) = rsync_lines(job, rsync, sysroot);
+                out.push(format!("{head}: {command}"));
+                out.extend(filter);
             }
             StepKind::Allocate { dirs } => out.push(format!(
                 "{head}: create sparse paging files of the SN's sizes in {}",
@@ -192,6 +187,15 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
         }
     }
     out
+}
+
+/// An rsync job as the dry run shows it: its command line (the source as read under
+/// `sysroot`), and its filter rules on a line of their own when it has any.
+pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Option<String>) {
+    let mut job = job.clone();
+    job.source = sysroot.local(&job.source).display().to_string();
+    let filter = (!job.rules.is_empty()).then(|| format!("    filter: {}", job.rules.join(" | ")));
+    (job.command(rsync, None, false).display(), filter)
 }
 
 /// A step result as one line.

@@ -37,6 +37,11 @@ fn places_each_script_where_xcat_runs_it_and_prints_the_chdef_lines() {
     for (dir, name, exe) in [
         ("prescripts", "syncaixres", env!("CARGO_BIN_EXE_syncaixres")),
         (
+            "prescripts",
+            "syncstatelite",
+            env!("CARGO_BIN_EXE_syncstatelite"),
+        ),
+        (
             "postscripts",
             "redirectps",
             env!("CARGO_BIN_EXE_redirectps"),
@@ -61,7 +66,7 @@ fn places_each_script_where_xcat_runs_it_and_prints_the_chdef_lines() {
         std::fs::read_dir(installdir.join("prescripts"))
             .unwrap()
             .count(),
-        1
+        2
     );
     assert!(
         out.ends_with(
@@ -123,7 +128,7 @@ fn dry_run_changes_nothing_and_the_default_is_site_installdir() {
 fn list_names_each_script_and_its_directory() {
     Run::extnfs(["install", "--list"])
         .success()
-        .stdout("prescripts syncaixres\npostscripts redirectps\n");
+        .stdout("prescripts syncaixres\nprescripts syncstatelite\npostscripts redirectps\n");
 }
 
 #[test]
@@ -133,7 +138,7 @@ fn a_directory_without_the_binaries_is_a_usage_error() {
     Run::extnfs(["install", "--dry-run", "--installdir", &empty, "--from", &empty])
         .code(2)
         .stderr_has(&format!(
-            "none of syncaixres, redirectps is in {empty}: name the directory of the binaries with --from"
+            "none of syncaixres, syncstatelite, redirectps is in {empty}: name the directory of the binaries with --from"
         ));
 }
 

@@ -5,6 +5,7 @@ mod extnfs_exports;
 mod harness;
 mod install;
 mod manpages;
+mod mounts;
 mod nodels;
 mod properties;
 mod redirectps;

@@ -83,9 +83,9 @@ fn bad_input_is_a_clear_error_with_status_2() {
     Run::extnfs(["nodels", "--db", &db, "cn001", "noderes.nfsservr"])
         .code(2)
         .stderr_has("table noderes has no column `nfsservr`");
-    Run::extnfs(["nodels", "--db", &db, "cn001", "statelite.statemnt"])
+    Run::extnfs(["nodels", "--db", &db, "cn001", "nodehm.mgt"])
         .code(2)
-        .stderr_has("table statelite does not exist");
+        .stderr_has("table nodehm does not exist");
     std::fs::write(
         dir.path().join("noderes.csv"),
         "#node,nfsserver,comments,disable\n\"aix\",\"|cn(\\d+|x|\",,\n",

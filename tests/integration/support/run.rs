@@ -20,6 +20,7 @@ impl Run {
         let path = match name {
             "extnfs" => env!("CARGO_BIN_EXE_extnfs"),
             "syncaixres" => env!("CARGO_BIN_EXE_syncaixres"),
+            "syncstatelite" => env!("CARGO_BIN_EXE_syncstatelite"),
             "redirectps" => env!("CARGO_BIN_EXE_redirectps"),
             other => panic!("no binary {other}"),
         };

@@ -1,0 +1,293 @@
+//! Carrying out syncstatelite's plan on the sync engine: copies are rsync jobs of the shared
+//! executor under the server's per-image lock, the statemnt and litetree steps run the
+//! statelite server script; all on the one worker pool, each server resolved once.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::plan::{Step, StepKind};
+use crate::exports::{Published, ServerLock};
+use crate::rsync::Job;
+use crate::scripts;
+use crate::sync::execute::Executor as Engine;
+use crate::sync::pool;
+use crate::sync::servers::Server;
+use crate::sync::step::StepResult as RsyncRun;
+
+/// The server-side script (`mkdir`, `exist`, `isdir`).
+pub const SERVER_SCRIPT: &str = scripts::STATELITE;
+
+/// Seconds to wait for another run's copy of the same image.
+const LOCK_WAIT: u64 = 3600;
+
+/// What one step did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StepResult {
+    pub server: String,
+    pub label: String,
+    pub nodes: Vec<String>,
+    pub ok: bool,
+    /// Files and directories changed on the server (rsync's itemised changes, created dirs).
+    pub changed: u64,
+    pub detail: String,
+    /// Lines to report (litefile entries found nowhere, vanished files, ...).
+    pub findings: Vec<String>,
+    /// What the step covers for the exports: the paths the nodes may mount now.
+    pub publish: Vec<Published>,
+    pub seconds: f64,
+}
+
+/// Runs syncstatelite's steps on the sync engine.
+pub struct Executor<'a> {
+    /// The servers, this host's sysroot, the log, the rsync program and the pool's width.
+    pub engine: Engine<'a>,
+    /// Who holds an image lock, for another run's message.
+    pub owner: String,
+}
+
+/// The rsync job of a copy: exact (hard links, ACLs, extended attributes, holes, numeric
+/// ids), `--delete` only inside `dest`; `files` limits it to those names at the top.
+pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[String]) -> Job {
+    let mut rules: Vec<String> = files.iter().map(|f| format!("+ /{f}")).collect();
+    if !files.is_empty() {
+        rules.push("- *".into());
+    }
+    Job {
+        source: source.to_string(),
+        dest: server.remote.rsync_target(dest),
+        rules,
+        delete,
+        sparse: true,
+        xattrs: true,
+        size_only: false,
+        compress: server.config.compress,
+        temp_dir: None,
+        rsh: server.remote.rsync_rsh(),
+        rsync_path: Some(server.config.rsync_path.clone()),
+    }
+}
+
+impl Executor<'_> {
+    /// Runs the steps on the pool; results in step order.
+    pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
+        pool::map(steps, self.engine.jobs, |step| self.step(step))
+    }
+
+    /// The rsync job of a copy step, `None` for other steps or an unknown server.
+    pub fn job_of(&self, step: &Step) -> Option<Job> {
+        let StepKind::Copy {
+            source,
+            dest,
+            delete,
+            files,
+            ..
+        } = &step.kind
+        else {
+            return None;
+        };
+        let server = self.engine.servers.get(&step.server)?;
+        Some(job(server, source, dest, *delete, files))
+    }
+
+    fn step(&self, step: &Step) -> StepResult {
+        let start = std::time::Instant::now();
+        let mut r = StepResult {
+            server: step.server.clone(),
+            label: step.label.clone(),
+            nodes: step.nodes.clone(),
+            publish: step.publish.clone(),
+            ..StepResult::default()
+        };
+        let outcome = match (&step.kind, self.engine.servers.get(&step.server)) {
+            (StepKind::Refused { reason }, _) => Err(format!("refused: {reason}")),
+            (StepKind::SameFiles { path }, _) => Ok(format!(
+                "{path}: this host reads the server's own files, nothing to copy"
+            )),
+            (_, None) => Err("not a server of this run".into()),
+            (StepKind::Copy { dest, lock, .. }, Some(server)) => {
+                self.copy(server, step, dest, lock, &mut r)
+            }
+            (StepKind::Mkdir { dirs }, Some(server)) => self.mkdir(server, dirs, &mut r),
+            (StepKind::Check { dirs }, Some(server)) => self.check(server, dirs, &mut r),
+            (StepKind::Litefile { checks }, Some(server)) => self.litefile(server, checks, &mut r),
+        };
+        match outcome {
+            Ok(detail) => {
+                r.ok = true;
+                r.detail = detail;
+            }
+            Err(e) => {
+                r.detail = e;
+                if !matches!(step.kind, StepKind::Check { .. }) {
+                    r.publish.clear();
+                }
+            }
+        }
+        r.seconds = start.elapsed().as_secs_f64();
+        self.engine.syslog.info(&format!(
+            "{} {}: {} {}",
+            r.server,
+            r.label,
+            if r.ok { "ok" } else { "FAILED" },
+            r.detail
+        ));
+        r
+    }
+
+    /// One copy under the image lock on the server, so concurrent runs never copy the same
+    /// image over each other (the second finds nothing left to do).
+    fn copy(
+        &self,
+        server: &Server,
+        step: &Step,
+        dest: &str,
+        lock: &str,
+        r: &mut StepResult,
+    ) -> Result<String, String> {
+        let remote = &server.remote;
+        let _lock = ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner)
+            .map_err(|e| format!("cannot take the image lock {lock}: {e}"))?;
+        // rsync creates only the last directory of the destination.
+        let parent = dest
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map_or("/", |(p, _)| p);
+        if !parent.is_empty() {
+            let mk = remote.command(&["mkdir", "-p", &remote.path(parent)]);
+            mk.run_checked().map_err(|e| e.to_string())?;
+        }
+        let job = self.job_of(step).ok_or("not a copy")?;
+        let mut run = RsyncRun::default();
+        let tag = format!("{}: {}", step.server, step.label);
+        self.engine.run_rsync(&tag, &job, false, &mut run);
+        r.changed = run.changes as u64;
+        r.findings.extend(run.warning);
+        match run.error {
+            Some(e) => Err(e),
+            None => Ok(format!(
+                "{} -> {}:{dest}: {} change(s), {} transferred, {} deleted",
+                job.source,
+                remote.name(),
+                r.changed,
+                run.stats.transferred,
+                run.stats.deleted
+            )),
+        }
+    }
+
+    /// Compares a copy again without changing anything: the number of differences.
+    pub fn verify(&self, step: &Step) -> Option<Result<u64, String>> {
+        let job = self.job_of(step)?;
+        let mut run = RsyncRun::default();
+        let tag = format!("{}: {}", step.server, step.label);
+        self.engine.run_rsync(&tag, &job, true, &mut run);
+        Some(match run.error {
+            Some(e) => Err(e),
+            None => Ok(run.changes as u64),
+        })
+    }
+
+    /// Runs the server script's `mode` on `paths` (as server paths); its standard output.
+    fn script(&self, server: &Server, mode: &str, paths: &[String]) -> Result<String, String> {
+        let mut args = vec![mode.to_string()];
+        args.extend(paths.iter().cloned());
+        let out = server
+            .remote
+            .script(SERVER_SCRIPT, &args)
+            .run_checked()
+            .map_err(|e| e.to_string())?;
+        Ok(out.stdout)
+    }
+
+    fn mkdir(
+        &self,
+        server: &Server,
+        dirs: &[String],
+        r: &mut StepResult,
+    ) -> Result<String, String> {
+        let remote_dirs: Vec<String> = dirs.iter().map(|d| server.remote.path(d)).collect();
+        let out = self.script(server, "mkdir", &remote_dirs)?;
+        let created = scripts::created(&out);
+        r.changed = created.len() as u64;
+        Ok(match created.is_empty() {
+            true => format!(
+                "{} directorie(s) present, nothing below them touched",
+                dirs.len()
+            ),
+            false => format!("created {}", created.join(" ")),
+        })
+    }
+
+    /// The paths the server script's `mode` lists (given and returned as server paths).
+    fn listed(
+        &self,
+        server: &Server,
+        mode: &str,
+        paths: &[String],
+    ) -> Result<BTreeSet<String>, String> {
+        if paths.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let remote_paths: Vec<String> = paths.iter().map(|p| server.remote.path(p)).collect();
+        let out = self.script(server, mode, &remote_paths)?;
+        let found: BTreeSet<&String> = scripts::listed(&out, &remote_paths).into_iter().collect();
+        Ok(paths
+            .iter()
+            .zip(&remote_paths)
+            .filter(|(_, rp)| found.contains(rp))
+            .map(|(p, _)| p.clone())
+            .collect())
+    }
+
+    fn check(
+        &self,
+        server: &Server,
+        dirs: &[String],
+        r: &mut StepResult,
+    ) -> Result<String, String> {
+        let name = server.remote.name();
+        let found = self.listed(server, "isdir", dirs)?;
+        let missing: Vec<&str> = dirs
+            .iter()
+            .filter(|d| !found.contains(*d))
+            .map(String::as_str)
+            .collect();
+        r.publish.retain(|p| found.contains(&p.path));
+        match missing.is_empty() {
+            true => Ok(format!("{} present on {name}", dirs.len())),
+            false => Err(format!(
+                "missing on {name} and not on this host to copy: {}",
+                missing.join(" ")
+            )),
+        }
+    }
+
+    /// litefile entries whose candidates all are missing, reported once per image and entry.
+    fn litefile(
+        &self,
+        server: &Server,
+        checks: &[super::plan::LitefileCheck],
+        r: &mut StepResult,
+    ) -> Result<String, String> {
+        let all: Vec<String> = checks.iter().flat_map(|c| c.candidates.clone()).collect();
+        let found = self.listed(server, "exist", &all)?;
+        let mut missing = std::collections::BTreeMap::<(&str, &str, &str), usize>::new();
+        for c in checks {
+            if !c.candidates.iter().any(|p| found.contains(p)) {
+                *missing.entry((&c.image, &c.file, &c.options)).or_default() += 1;
+            }
+        }
+        for ((image, file, options), count) in &missing {
+            r.findings.push(format!(
+                "image {image}: litefile {file} ({options}) is in no litetree directory on {}: {count} node(s) get the image's .default copy",
+                server.name
+            ));
+        }
+        Ok(format!(
+            "{} entr(ies) checked, {} found nowhere",
+            checks.len(),
+            missing.len()
+        ))
+    }
+}

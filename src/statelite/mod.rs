@@ -1,0 +1,356 @@
+//! `syncstatelite`: puts this host's Linux statelite nodes' image, statemnt and litetree
+//! directories on their external NFS server, checks litefile sources, and exports them.
+//!
+//! A run computes the nodes' mounts ([`crate::mounts`]), finds each node's server through
+//! the sync engine's [`ServerBook`] (each resolved once, `RSYNC_RSH` included, before any
+//! change), plans as pure data ([`plan`]), executes on the engine ([`execute`]: its rsync
+//! runs, its pool) and reports ([`Report`]); the exports go through
+//! [`exports_step::publish_all`] as this host's statelite part.
+
+pub mod action;
+pub mod execute;
+pub mod facts;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::exports::{Part, Published};
+use crate::mounts::{self, Os};
+use crate::remote::{Remote, RemoteError};
+use crate::sync::exports_step;
+use crate::sync::inventory::{NodeFailure, Skipped};
+use crate::sync::servers::{node_address, NodeServerError, ServerBook, Servers};
+use crate::sync::Sysroot;
+use crate::syslog::Syslog;
+use crate::xcat::{self, Resolver};
+
+use execute::{Executor, StepResult};
+use plan::{Finding, Plan, Target};
+
+/// An error that stops the run before any change (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum StateliteError {
+    #[error(transparent)]
+    Xcat(#[from] xcat::Error),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
+
+/// How a run is asked to behave.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub nodes: Vec<String>,
+    /// `osimage=<image>` from nodeset.
+    pub image: Option<String>,
+    pub dry_run: bool,
+    pub verify: bool,
+    pub jobs: Option<usize>,
+    pub rsync: String,
+    /// This host's name; its statelite exports part is `<sn>.statelite`.
+    pub sn: String,
+}
+
+/// Where a run reads from.
+pub struct Context<'a> {
+    pub resolver: &'a Resolver<'a>,
+    pub config: &'a Config,
+    pub sysroot: &'a Sysroot,
+    pub facts: &'a dyn facts::Facts,
+}
+
+/// Everything a run did or would do.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub nodes: Vec<String>,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<NodeFailure>,
+    pub plan: Plan,
+    pub results: Vec<StepResult>,
+    /// Copies compared again: label and differences (or the error).
+    pub verification: Vec<(String, Result<u64, String>)>,
+    pub exports: Vec<String>,
+    pub exports_failed: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Report {
+    pub fn exit_code(&self) -> i32 {
+        let bad = !self.failed.is_empty()
+            || self.plan.findings.iter().any(|f| f.failure)
+            || self.results.iter().any(|r| !r.ok)
+            || self.verification.iter().any(|(_, v)| !matches!(v, Ok(0)))
+            || !self.exports_failed.is_empty();
+        match bad {
+            true => crate::exit::FAILURE,
+            false => crate::exit::SUCCESS,
+        }
+    }
+
+    pub fn summary(&self) -> String {
+        let changed: u64 = self.results.iter().map(|r| r.changed).sum();
+        format!(
+            "{} node(s): {} skipped, {} failed; {} step(s), {} failed; {changed} change(s) on the server{}; {:.1}s",
+            self.nodes.len(),
+            self.skipped.len(),
+            self.failed.len(),
+            self.plan.steps.len(),
+            self.results.iter().filter(|r| !r.ok).count(),
+            if self.dry_run { " (dry run: none made)" } else { "" },
+            self.seconds
+        )
+    }
+}
+
+/// The part name of this host's statelite exports, beside its NIM part `<sn>`.
+pub fn part_name(sn: &str) -> String {
+    format!("{sn}.statelite")
+}
+
+/// Runs syncstatelite; `say` receives each line as it happens.
+pub fn run(
+    ctx: &Context<'_>,
+    opts: &Options,
+    syslog: &Syslog,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report, StateliteError> {
+    let start = Instant::now();
+    let mut say = |line: String| {
+        syslog.info(&line);
+        say(&line);
+    };
+    let r = ctx.resolver;
+    let model = mounts::gather(
+        r,
+        &opts.nodes,
+        &mounts::Options {
+            image: opts.image.clone(),
+            nim: None,
+        },
+    )?;
+    let mut report = Report {
+        dry_run: opts.dry_run,
+        nodes: opts.nodes.clone(),
+        ..Report::default()
+    };
+    for f in &model.failed {
+        report.failed.push(NodeFailure {
+            node: f.node.clone(),
+            message: f.message.clone(),
+        });
+    }
+    let mut book = ServerBook::default();
+    let mut targets = Vec::new();
+    for n in &model.nodes {
+        let skip = |reason: String| Skipped {
+            node: n.node.clone(),
+            reason,
+        };
+        let skipped = if n.os == Os::Aix {
+            Some(skip("AIX node: syncaixres keeps its resources".into()))
+        } else if n.linux.is_none() {
+            Some(skip(n.notes.first().cloned().unwrap_or_default()))
+        } else {
+            match book.for_node(ctx.config, r, &n.node) {
+                Ok(server) => {
+                    targets.push(Target {
+                        node: n,
+                        server: server.name.clone(),
+                    });
+                    None
+                }
+                Err(NodeServerError::Skip(reason)) => Some(skip(reason)),
+                Err(NodeServerError::Fail(message)) => {
+                    report.failed.push(NodeFailure {
+                        node: n.node.clone(),
+                        message,
+                    });
+                    None
+                }
+                Err(NodeServerError::Stop(e)) => return Err(e.into()),
+            }
+        };
+        if let Some(s) = skipped {
+            say(format!("{}: skipped: {}", s.node, s.reason));
+            report.skipped.push(s);
+        }
+    }
+    for f in &report.failed {
+        say(format!("{}: FAILED: {}", f.node, f.message));
+    }
+    let servers = book.servers;
+
+    report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
+    for f in &report.plan.findings {
+        say(finding_line(f));
+    }
+    let executor = Executor {
+        engine: crate::sync::execute::Executor {
+            servers: &servers,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: opts
+                .jobs
+                .or_else(|| servers.values().map(|s| s.config.jobs).max())
+                .unwrap_or(4),
+            progress: None,
+        },
+        owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
+    };
+    if opts.dry_run {
+        for line in plan_lines(&report.plan, &executor) {
+            say(line);
+        }
+    } else {
+        syslog.flush();
+        report.results = executor.run(&report.plan.steps);
+        for res in &report.results {
+            say(format!(
+                "{} {}: {} {}",
+                res.server,
+                res.label,
+                if res.ok { "ok:" } else { "FAILED:" },
+                res.detail
+            ));
+            for f in &res.findings {
+                say(format!("warning: {f}"));
+            }
+        }
+        for (step, res) in report.plan.steps.iter().zip(&report.results) {
+            if res.ok && (opts.verify || res.changed > 0) {
+                if let Some(v) = executor.verify(step) {
+                    if opts.verify || !matches!(v, Ok(0)) {
+                        say(format!("verify {} {}: {:?}", step.server, step.label, v));
+                    }
+                    report.verification.push((step.label.clone(), v));
+                }
+            }
+        }
+    }
+    publish(ctx, opts, &servers, &mut report);
+    for line in &report.exports {
+        say(format!("exports: {line}"));
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    say(report.summary());
+    Ok(report)
+}
+
+fn finding_line(f: &Finding) -> String {
+    let level = if f.failure { "FAILED" } else { "warning" };
+    format!("{}: {level}: {}", f.subject, f.message)
+}
+
+/// The plan as text: each step, with the rsync command (and filter) of each copy.
+pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
+    use plan::StepKind;
+    let mut out = Vec::new();
+    for s in &plan.steps {
+        let mut filter = None;
+        let what = match &s.kind {
+            StepKind::Copy { lock, .. } => match executor.job_of(s) {
+                Some(job) => {
+                    let engine = &executor.engine;
+                    let (command, rules) =
+                        crate::sync::report::rsync_lines(&job, &engine.rsync, engine.sysroot);
+                    filter = rules;
+                    format!("would copy under lock {lock}: {command}")
+                }
+                None => "not a server of this run".into(),
+            },
+            StepKind::SameFiles { path } => {
+                format!("{path}: this host reads the server's own files, nothing to copy")
+            }
+            StepKind::Mkdir { dirs } => format!("would create when missing: {}", dirs.join(" ")),
+            StepKind::Check { dirs } => format!("would check present: {}", dirs.join(" ")),
+            StepKind::Litefile { checks } => {
+                format!("would check {} litefile source(s)", checks.len())
+            }
+            StepKind::Refused { reason } => format!("refused: {reason}"),
+        };
+        out.push(format!("{} {}: {what}", s.server, s.label));
+        out.extend(filter);
+    }
+    out
+}
+
+/// Publishes this host's statelite part on each server: what it published before (read back
+/// from the server) and what the steps just made available. The part is kept apart from the
+/// NIM part, whose paths this host's exports hold; these it never exports itself.
+fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Report) {
+    let covered: Vec<(&str, &[Published])> = match opts.dry_run {
+        true => report
+            .plan
+            .steps
+            .iter()
+            .map(|s| (s.server.as_str(), s.publish.as_slice()))
+            .collect(),
+        false => report
+            .results
+            .iter()
+            .map(|r| (r.server.as_str(), r.publish.as_slice()))
+            .collect(),
+    };
+    let mut paths = exports_step::by_server(covered);
+    paths.retain(|_, new| !new.is_empty());
+    let part = part_name(&opts.sn);
+    for (name, new) in paths.iter_mut() {
+        // Clients as addresses from hosts.ip where the database has them (the server need
+        // not resolve the node names), else the names.
+        for p in new.iter_mut() {
+            for c in &mut p.clients {
+                *c = node_address(ctx.resolver, c).unwrap_or_else(|| c.clone());
+            }
+        }
+        if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
+            let parts_dir = &server.config.exports.parts_dir;
+            *new = with_previous(&server.remote, parts_dir, &part, std::mem::take(new));
+        }
+    }
+    for o in exports_step::publish_all(servers, &part, ctx.sysroot, &paths, opts.dry_run) {
+        if o.failed {
+            report.exports_failed.push(o.server);
+        }
+        report.exports.push(o.line);
+    }
+}
+
+/// The paths this part published before, with the new ones added (clients merged): a run for
+/// some nodes keeps the exports of the others.
+fn with_previous(
+    remote: &Remote,
+    parts_dir: &str,
+    part: &str,
+    new: Vec<Published>,
+) -> Vec<Published> {
+    let path = remote.path(&format!("{}/{part}.json", parts_dir.trim_end_matches('/')));
+    let previous = remote
+        .command(&["cat", &path])
+        .run()
+        .ok()
+        .filter(|o| o.success())
+        .and_then(|o| Part::from_json(&o.stdout).ok())
+        .map(|p| p.published)
+        .unwrap_or_default();
+    let mut by_path: BTreeMap<String, Published> = BTreeMap::new();
+    for p in previous.into_iter().chain(new) {
+        let key = p.path.trim_end_matches('/').to_string();
+        match by_path.get_mut(&key) {
+            Some(have) => {
+                have.clients.extend(p.clients);
+                have.clients.sort();
+                have.clients.dedup();
+                have.role = p.role;
+            }
+            None => {
+                by_path.insert(key, p);
+            }
+        }
+    }
+    by_path.into_values().collect()
+}
