@@ -4,6 +4,8 @@ mod exports;
 mod extnfs_exports;
 mod harness;
 mod import_cycles;
+mod install;
+mod manpages;
 mod mounts;
 mod nodels;
 mod properties;
