@@ -601,12 +601,18 @@ fn a_rerun_writes_nothing_and_a_dry_run_changes_nothing() {
         .arg("--dry-run")
         .run_bounded();
     dry.assert_success();
-    assert!(
-        dry.stdout.contains(&format!(
-            "{NFS} rootimg {COMPUTE}: would copy under lock /{COMPUTE_DIR}.extnfs-lock: rsync -a -H -A -X -S --numeric-ids"
-        )),
-        "{dry}"
+    let copy = format!(
+        "{NFS} rootimg {COMPUTE}: would copy under lock /{COMPUTE_DIR}.extnfs-lock: rsync "
     );
+    let line = dry
+        .stdout
+        .lines()
+        .find(|l| l.contains(&copy))
+        .unwrap_or_else(|| panic!("no line with `{copy}`:\n{dry}"));
+    // Exact: hard links, ACLs, extended attributes, holes, numeric ids; deletion inside.
+    for flag in ["-a", "-H", "-A", "-X", "-S", "--numeric-ids", "--delete"] {
+        assert!(line.split(' ').any(|w| w == flag), "{flag} missing: {line}");
+    }
     assert!(
         dry.stdout
             .contains("would create when missing: /install/gpudata /install/nodedata"),
