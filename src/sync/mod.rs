@@ -134,7 +134,17 @@ pub fn run(
         }
         syslog.flush();
         let paths = exports_step::published(&ran.done);
-        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        let addresses = servers::NodeAddresses {
+            resolver: ctx.resolver,
+        };
+        published = exports_step::publish_all(
+            &inv.servers,
+            &opts.sn,
+            ctx.sysroot,
+            &paths,
+            &addresses,
+            false,
+        );
         for o in &published {
             say(format!("exports: {}", o.line));
         }
