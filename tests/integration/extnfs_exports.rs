@@ -149,7 +149,15 @@ fn a_host_serving_no_node_of_an_external_server_must_name_one() {
     std::fs::create_dir_all(sn.path().join("etc")).unwrap();
     std::fs::write(sn.path().join("etc/exports"), "").unwrap();
     let sysroot = sn.path().display().to_string();
-    let args = ["exports", "render", "--sn", "sn9", "--sysroot", &sysroot, "--db"];
+    let args = [
+        "exports",
+        "render",
+        "--sn",
+        "sn9",
+        "--sysroot",
+        &sysroot,
+        "--db",
+    ];
     Run::extnfs(args.into_iter().chain([example_db().as_str()]))
         .env("XCAT_EXTNFS_CONFIG", "/dev/null")
         .code(2)
