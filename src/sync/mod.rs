@@ -170,7 +170,7 @@ pub fn run(
         }
         syslog.flush();
         let mut paths = exports_step::published(&ran.done);
-        for (server, covers) in lite.published() {
+        for (server, covers) in lite.published(ctx.resolver) {
             paths.entry(server).or_default().extend(covers);
         }
         published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
