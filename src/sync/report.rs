@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::context::{Action, Sysroot};
 use super::execute::Progress;
 use super::exports_step::Outcome;
+use super::lite::Lite;
 use super::redirect::Edit;
 use super::step::{
     Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
@@ -40,6 +41,8 @@ pub struct Report {
     pub exports_failed: Vec<String>,
     /// Nodes left out of a server's exports (nobody knows their address).
     pub exports_failed_nodes: Vec<NodeFailure>,
+    /// AIX statelite: statemnt and litetree steps, the shared_roots' tables.
+    pub statelite: Lite,
     pub seconds: f64,
 }
 
@@ -56,6 +59,7 @@ pub struct Stages<'a> {
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
     pub exports: &'a [Outcome],
+    pub statelite: Lite,
 }
 
 impl Report {
@@ -88,6 +92,7 @@ impl Report {
                     })
                 })
                 .collect(),
+            statelite: s.statelite,
             seconds,
         }
     }
@@ -108,6 +113,9 @@ impl Report {
                     out.entry(n).or_default().push(&r.label);
                 }
             }
+        }
+        for (node, message) in self.statelite.failures() {
+            out.entry(node).or_default().push(message);
         }
         out
     }
@@ -207,8 +215,7 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
 pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Option<String>) {
     let mut job = job.clone();
     job.source = sysroot.local(&job.source).display().to_string();
-    let filter = (!job.rules.is_empty()).then(|| format!("    filter: {}", job.rules.join(" | ")));
-    (job.command(rsync, None, false).display(), filter)
+    job.shown(rsync)
 }
 
 /// A step result as one line.
