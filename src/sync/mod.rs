@@ -170,7 +170,7 @@ pub fn run(
         }
         syslog.flush();
         let mut paths = exports_step::published(&ran.done);
-        for (server, covers) in lite.published(ctx.resolver) {
+        for (server, covers) in lite.published() {
             paths.entry(server).or_default().extend(covers);
         }
         let addresses = servers::NodeAddresses {
