@@ -24,7 +24,7 @@ const GANESHA_TOOLS: &[(&str, &str)] = &[("ganesha.nfsd", "nfs-ganesha, nfs-gane
 
 /// An NFS server host. Its tree ([`Tree`]) holds `install` (its `/install`), `etc/ganesha`
 /// and `etc/exports.d`; `/etc/hosts` is the lab's hosts file. Anything else it writes below
-/// `/etc` or `/var/lib` lands in a private scratch layer. `/usr/local/sbin` holds the stand-in
+/// `/etc` or `/var/lib` lands in a private scratch layer; root's home is `root`, empty at first. `/usr/local/sbin` holds the stand-in
 /// for the kernel NFS server's `exportfs` (fixtures/server-bin), which the lab does not run. Its `/run` is `run` of its tree, which starts with
 /// only `run/sshd`. sshd listens on [`Server::addr`], port 22.
 pub struct Server<'l> {
@@ -48,7 +48,13 @@ impl<'l> Server<'l> {
         let addr = lab.slot().host(index + 2);
         lab.claim(name, Some(addr));
         let root = lab.dir().join(name);
-        for dir in ["install", "etc/ganesha", "etc/exports.d", "run/sshd"] {
+        for dir in [
+            "install",
+            "etc/ganesha",
+            "etc/exports.d",
+            "run/sshd",
+            "root",
+        ] {
             std::fs::create_dir_all(root.join(dir)).expect("create the server's tree");
         }
         copy_tree(&server_bin(), &root.join("sbin"));
@@ -202,6 +208,9 @@ fn start_anchor(lab: &Lab, name: &str, root: &Path, state: &Path) -> Daemon {
         .bind(root.join("etc/ganesha"), "/etc/ganesha")
         .bind(root.join("etc/exports.d"), "/etc/exports.d")
         .bind(root.join("sbin"), "/usr/local/sbin")
+        // root's home is the server's own (empty): the shell sshd starts for each command
+        // reads no start-up file of the machine's root (which may run slow or locking tools).
+        .bind(root.join("root"), "/root")
         .private("/var/lib")
         // The server's /run is its own, as after a boot, holding only what the lab puts there:
         // sshd's privilege separation directory, which a service manager would create when
