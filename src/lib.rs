@@ -6,11 +6,13 @@
 
 pub mod aix;
 pub mod atomic;
+pub mod binfmt;
 pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod exports;
 pub mod host;
+pub mod install;
 pub mod lock;
 pub mod mounts;
 pub mod nim;

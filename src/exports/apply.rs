@@ -6,12 +6,15 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::clients::{self, ClientAddresses, LeftOut, Naming};
 use super::error::ExportsError;
+use super::kinds::{RenderInput, Rendered};
 use super::local::SnExports;
 use super::merge::{build_part, merge_parts, Merged, Part, PartInput};
 use super::model::{sec_names, Access, Client, ClientAccess, Squash};
+use super::role::Published;
 use super::server::{self, Current, Expect, Lock, State};
-use super::{aix, ces, ganesha, linux, ExportsSettings, Published, ServerKind};
+use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 use crate::process::Cmd;
 use crate::remote::Remote;
 
@@ -20,6 +23,8 @@ pub struct Update<'a> {
     pub sn: &'a str,
     pub published: &'a [Published],
     pub exports: &'a SnExports,
+    /// The nodes' addresses, for clients not named by their names.
+    pub addresses: &'a dyn ClientAddresses,
 }
 
 /// What a run did (or, with `dry_run`, would do).
@@ -37,6 +42,9 @@ pub struct ApplyReport {
     /// The commands run on the server (or that would be), as typed in a shell.
     pub commands: Vec<String>,
     pub warnings: Vec<String>,
+    /// Clients of this SN's part left out because nobody knows their address, one line
+    /// each: their nodes failed, the other exports were applied.
+    pub failed_clients: Vec<LeftOut>,
 }
 
 impl fmt::Display for ApplyReport {
@@ -66,19 +74,11 @@ impl fmt::Display for ApplyReport {
         for w in &self.warnings {
             write!(f, "\n  warning: {w}")?;
         }
+        for c in &self.failed_clients {
+            write!(f, "\n  FAILED: {c}")?;
+        }
         Ok(())
     }
-}
-
-/// The configuration for the server's kind and what makes it live.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Rendered {
-    pub text: String,
-    pub notes: Vec<String>,
-    /// AIX: paths of the old block that are gone (`exportfs -u`).
-    pub unexport: Vec<String>,
-    /// CES: the mmnfs commands.
-    pub ces: ces::Plan,
 }
 
 /// Everything a run decided before anything is written.
@@ -89,8 +89,8 @@ struct Decision {
     merged: Merged,
     rendered: Rendered,
     file_changed: bool,
-    /// Host names new in this SN's part, to check on the server.
-    new_names: Vec<String>,
+    /// How this SN's host clients were named.
+    naming: Naming,
     warnings: Vec<String>,
 }
 
@@ -112,7 +112,6 @@ pub fn run(
         )?),
     };
     let (state, decision) = read_and_decide(remote, settings, update.as_ref())?;
-    check_names(remote, &decision)?;
     let mut report = ApplyReport {
         server: remote.name().to_string(),
         kind: settings.kind,
@@ -122,6 +121,7 @@ pub fn run(
         file_changed: decision.file_changed,
         commands: Vec::new(),
         warnings: decision.warnings.clone(),
+        failed_clients: decision.naming.failures(),
     };
     match dry_run {
         true => report.commands = planned_commands(remote, settings, &decision),
@@ -184,19 +184,24 @@ fn decide(
     let mut parts = state.parts.clone();
     let mut warnings = Vec::new();
     let mut part_change = None;
-    let mut new_names = Vec::new();
+    let mut naming = Naming::default();
     if let Some(u) = update {
         let previous = parts.remove(u.sn);
-        let built = build_part(&PartInput {
+        let mut built = build_part(&PartInput {
             sn: u.sn,
             previous: previous.as_ref(),
             published: u.published,
             exports: u.exports,
-            resolve_clients: settings.resolve_clients,
             resolver: &crate::host::resolve,
         })?;
         warnings.extend(built.warnings);
-        new_names = host_names(&built.part, previous.as_ref());
+        naming = name_clients(remote, settings, u, &mut built.part, previous.as_ref())?;
+        if settings.client_names() == ClientNames::Auto {
+            warnings.extend(naming.note(remote.name()));
+        }
+        for path in &naming.emptied {
+            warnings.push(format!("{path}: not exported, it has no clients left"));
+        }
         let text = match built.part.published.is_empty() {
             true => None,
             false => Some(built.part.to_json()),
@@ -222,25 +227,58 @@ fn decide(
         merged,
         rendered,
         file_changed,
-        new_names,
+        naming,
         warnings,
     })
 }
 
-/// Host names (not addresses) in `part` that `previous` did not have.
-fn host_names(part: &Part, previous: Option<&Part>) -> Vec<String> {
-    let names = |p: &Part| -> BTreeSet<String> {
-        p.exports
+/// Names the host clients of this SN's new `part` as the settings say (see
+/// [`ClientNames`]). The server checks the names `previous` did not have, one remote
+/// round trip per chunk of names: with `names`, one it cannot resolve stops the run; with
+/// `auto`, those become addresses. With `addresses`, every name does, and nothing is asked.
+fn name_clients(
+    remote: &Remote,
+    settings: &ExportsSettings,
+    update: &Update<'_>,
+    part: &mut Part,
+    previous: Option<&Part>,
+) -> Result<Naming, ExportsError> {
+    let names = clients::host_names(part);
+    let mode = settings.client_names();
+    if mode == ClientNames::Addresses {
+        return Ok(clients::to_addresses(part, &names, update.addresses));
+    }
+    let old = previous.map(clients::host_names).unwrap_or_default();
+    let new: Vec<String> = names.difference(&old).cloned().collect();
+    let bad: BTreeSet<String> = server::unresolvable(remote, &new)?.into_iter().collect();
+    if bad.is_empty() {
+        return Ok(Naming::default());
+    }
+    match mode {
+        ClientNames::Names => Err(unresolved(remote, part, &bad)),
+        _ => Ok(clients::to_addresses(part, &bad, update.addresses)),
+    }
+}
+
+/// The failure of `clients = "names"`: each name the server cannot resolve, with the
+/// exports of this SN's part that list it.
+fn unresolved(remote: &Remote, part: &Part, bad: &BTreeSet<String>) -> ExportsError {
+    let mut clients = Vec::new();
+    for pe in &part.exports {
+        for name in bad
             .iter()
-            .flat_map(|e| e.export.clients.keys())
-            .filter_map(|c| match c {
-                Client::Host(h) if h.parse::<std::net::IpAddr>().is_err() => Some(h.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let old = previous.map(names).unwrap_or_default();
-    names(part).difference(&old).cloned().collect()
+            .filter(|n| pe.export.clients.contains_key(&Client::Host((*n).clone())))
+        {
+            clients.push(format!(
+                "{name} (export {} from {}, {})",
+                pe.export.path, part.sn, pe.source
+            ));
+        }
+    }
+    ExportsError::ServerResolve {
+        server: remote.name().to_string(),
+        clients,
+    }
 }
 
 /// Renders for the server's kind from the merged parts and the file now on the server.
@@ -250,94 +288,25 @@ pub(super) fn render(
     current: Option<&Current>,
     server: &str,
 ) -> Result<Rendered, ExportsError> {
-    let current_text = current.map(|c| c.text.as_str());
-    let mut out = Rendered::default();
-    match settings.kind {
-        ServerKind::Linux => {
-            let r = linux::render(merged, settings.fsid)?;
-            (out.text, out.notes) = (r.text, r.notes);
-        }
-        ServerKind::Aix => {
-            out = render_aix(merged, current_text.unwrap_or(""), settings.file(), server)?
-        }
-        ServerKind::Ganesha => {
-            out.text = ganesha::render(
-                merged,
-                current_text,
-                settings.export_id_base,
-                &settings.ganesha_fsal,
-            )?
-        }
-        ServerKind::Ces => {
-            out.text = ces::render(merged)?;
-            out.ces = ces::plan(current_text, &out.text);
-        }
-    }
-    Ok(out)
-}
-
-/// AIX: our block replaced in `/etc/exports`; gone paths to unexport; a warning for each
-/// path the admin also exports outside the block.
-fn render_aix(
-    merged: &Merged,
-    current: &str,
-    file: &str,
-    server: &str,
-) -> Result<Rendered, ExportsError> {
-    let block = aix::render_block(merged).map_err(|items| ExportsError::Unsupported {
-        kind: ServerKind::Aix,
-        items,
-    })?;
-    if current.contains('\u{fffd}') {
-        return Err(ExportsError::server_file(
-            server,
-            file,
-            "it is not UTF-8 text, so it is not rewritten",
-        ));
-    }
-    let text = aix::replace_block(current, &block)
-        .map_err(|m| ExportsError::server_file(server, file, m))?;
-    let (old, _) = aix::block_paths(current);
-    let (new, outside) = aix::block_paths(&text);
-    let notes = outside
-        .iter()
-        .filter(|(_, p)| new.contains(p))
-        .map(|(line, p)| {
-            format!("{file} line {line} also exports {p}, outside the xcat-extnfs block")
-        })
-        .collect();
-    Ok(Rendered {
-        text,
-        notes,
-        unexport: old.difference(&new).cloned().collect(),
-        ces: ces::Plan::default(),
+    settings.kind.server_type().render(&RenderInput {
+        merged,
+        current: current.map(|c| c.text.as_str()),
+        settings,
+        file: settings.file(),
+        server,
     })
 }
 
-/// Fails when the server cannot resolve a host name this SN's part newly lists.
-fn check_names(remote: &Remote, decision: &Decision) -> Result<(), ExportsError> {
-    let bad = server::unresolvable(remote, &decision.new_names)?;
-    if bad.is_empty() {
-        return Ok(());
-    }
-    let mut clients = Vec::new();
-    for part in decision.parts.values() {
-        for pe in &part.exports {
-            for name in bad
-                .iter()
-                .filter(|n| pe.export.clients.contains_key(&Client::Host((*n).clone())))
-            {
-                clients.push(format!(
-                    "{name} (export {} from {}, {})",
-                    pe.export.path, part.sn, pe.source
-                ));
-            }
-        }
-    }
-    Err(ExportsError::ServerResolve {
-        server: remote.name().to_string(),
-        clients,
-    })
+/// The command that makes a new file live: `exports.reload`, else the kind's, which a
+/// locally mounted server (this host) does not run; `None` for a kind never reloaded (CES).
+fn reload_command(settings: &ExportsSettings, remote: &Remote) -> Option<Vec<String>> {
+    let default = settings.kind.server_type().default_reload()?;
+    let argv = match (&settings.reload, remote.is_local()) {
+        (Some(argv), _) => argv.clone(),
+        (None, false) => default.iter().map(|w| w.to_string()).collect(),
+        (None, true) => Vec::new(),
+    };
+    Some(argv).filter(|a| !a.is_empty())
 }
 
 /// The commands that make a changed configuration live, in order.
@@ -345,19 +314,12 @@ fn planned_commands(remote: &Remote, settings: &ExportsSettings, d: &Decision) -
     if !d.file_changed {
         return Vec::new();
     }
-    if settings.kind == ServerKind::Ces {
-        let all = d
-            .rendered
-            .ces
-            .dry_runs
-            .iter()
-            .chain(&d.rendered.ces.commands);
-        return all.map(|argv| show(remote, argv)).collect();
-    }
     let unexport = d.rendered.unexport.iter().filter(|_| !remote.is_local());
     let unexport = unexport.map(|p| unexport_argv(p));
-    unexport
-        .chain(settings.reload_for(remote))
+    let commands = d.rendered.commands.iter().cloned();
+    commands
+        .chain(unexport)
+        .chain(reload_command(settings, remote))
         .map(|argv| show(remote, &argv))
         .collect()
 }
@@ -395,11 +357,7 @@ fn execute(
     if !d.file_changed {
         return Ok(());
     }
-    let result = match settings.kind {
-        ServerKind::Ces => run.ces(),
-        _ => run.file(),
-    };
-    match result {
+    match run.configuration() {
         Ok(()) => Ok(()),
         Err((step, source)) => Err(roll_back(remote, settings, &run.written, step, source)),
     }
@@ -432,13 +390,18 @@ impl Execution<'_> {
         Ok(())
     }
 
-    /// Installs the file, unexports gone AIX paths, runs the reload.
-    fn file(&mut self) -> Result<(), StepError> {
+    /// Runs the kind's commands, installs the file, unexports gone AIX paths, reloads.
+    fn configuration(&mut self) -> Result<(), StepError> {
         let file = self.settings.file();
-        self.install_config("writing")?;
+        let kind = self.settings.kind.server_type();
+        for argv in &self.d.rendered.commands {
+            self.step(argv)?;
+        }
+        self.install_config(kind.writing())?;
         self.unexport();
-        match self.settings.reload_for(self.remote) {
+        match reload_command(self.settings, self.remote) {
             Some(argv) => self.step(&argv),
+            None if kind.default_reload().is_none() => Ok(()),
             None => {
                 self.report.warnings.push(format!(
                     "{file} was written but nothing reloaded it: the server is reached through a \
@@ -467,15 +430,6 @@ impl Execution<'_> {
                 self.report.warnings.push(warning);
             }
         }
-    }
-
-    /// Runs the mmnfs dry runs, then the commands, then records the new state.
-    fn ces(&mut self) -> Result<(), StepError> {
-        let plan = &self.d.rendered.ces;
-        for argv in plan.dry_runs.iter().chain(&plan.commands) {
-            self.step(argv)?;
-        }
-        self.install_config("recording the CES exports in")
     }
 
     /// Writes the rendered configuration over the file that was read (and nothing else).
@@ -515,8 +469,8 @@ fn roll_back(
         }
     }
     let file_restored = written.iter().any(|p| p == settings.file());
-    if file_restored && settings.kind != ServerKind::Ces {
-        if let Some(argv) = settings.reload_for(remote) {
+    if file_restored {
+        if let Some(argv) = reload_command(settings, remote) {
             if let Err(e) = remote.command(&argv).run_checked() {
                 log::error!(
                     "server {}: reloading the restored configuration: {e}",

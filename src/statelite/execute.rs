@@ -38,6 +38,22 @@ pub struct StepResult {
     pub seconds: f64,
 }
 
+impl StepResult {
+    /// What to tell: the result, then each finding as a warning.
+    pub fn lines(&self) -> Vec<String> {
+        let head = format!(
+            "{} {}: {} {}",
+            self.server,
+            self.label,
+            if self.ok { "ok:" } else { "FAILED:" },
+            self.detail
+        );
+        std::iter::once(head)
+            .chain(self.findings.iter().map(|f| format!("warning: {f}")))
+            .collect()
+    }
+}
+
 /// Runs syncstatelite's steps on the sync engine.
 pub struct Executor<'a> {
     /// The servers, this host's sysroot, the log, the rsync program and the pool's width.
@@ -69,9 +85,23 @@ pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[Str
 }
 
 impl Executor<'_> {
-    /// Runs the steps on the pool; results in step order.
+    /// Runs the steps on the pool; results in step order. The litefile checks run last:
+    /// they look for files in the litetree directories the other steps copy.
     pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
-        pool::map(steps, self.engine.jobs, |step| self.step(step))
+        let is_check = |s: &Step| matches!(s.kind, StepKind::Litefile { .. });
+        let (checks, others): (Vec<usize>, Vec<usize>) =
+            (0..steps.len()).partition(|&i| is_check(&steps[i]));
+        let mut results: Vec<Option<StepResult>> = vec![None; steps.len()];
+        for phase in [others, checks] {
+            let done = pool::map(&phase, self.engine.jobs, |&i| self.step(&steps[i]));
+            for (i, r) in phase.into_iter().zip(done) {
+                results[i] = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every step ran in one of the phases"))
+            .collect()
     }
 
     /// The rsync job of a copy step, `None` for other steps or an unknown server.
@@ -177,6 +207,56 @@ impl Executor<'_> {
         }
     }
 
+    /// The plan as text: each step, with the rsync command (and filter) of each copy.
+    pub fn plan_lines(&self, plan: &super::plan::Plan) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &plan.steps {
+            let mut filter = None;
+            let what = match &s.kind {
+                StepKind::Copy { lock, .. } => match self.job_of(s) {
+                    Some(mut job) => {
+                        let local = self.engine.sysroot.local(&job.source);
+                        job.source = local.display().to_string();
+                        let (command, rules) = job.shown(&self.engine.rsync);
+                        filter = rules;
+                        format!("would copy under lock {lock}: {command}")
+                    }
+                    None => "not a server of this run".into(),
+                },
+                StepKind::SameFiles { path } => {
+                    format!("{path}: this host reads the server's own files, nothing to copy")
+                }
+                StepKind::Mkdir { dirs } => {
+                    format!("would create when missing: {}", dirs.join(" "))
+                }
+                StepKind::Check { dirs } => format!("would check present: {}", dirs.join(" ")),
+                StepKind::Litefile { checks } => {
+                    format!("would check {} litefile source(s)", checks.len())
+                }
+                StepKind::Refused { reason } => format!("refused: {reason}"),
+            };
+            out.push(format!("{} {}: {what}", s.server, s.label));
+            out.extend(filter);
+        }
+        out
+    }
+
+    /// Compares the copies again that changed something (every successful one with
+    /// `always`): each with its number of differences or the error.
+    pub fn verify_all<'s>(
+        &self,
+        steps: &'s [Step],
+        results: &[StepResult],
+        always: bool,
+    ) -> Vec<(&'s Step, Result<u64, String>)> {
+        steps
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| r.ok && (always || r.changed > 0))
+            .filter_map(|(s, _)| self.verify(s).map(|v| (s, v)))
+            .collect()
+    }
+
     /// Compares a copy again without changing anything: the number of differences.
     pub fn verify(&self, step: &Step) -> Option<Result<u64, String>> {
         let job = self.job_of(step)?;
@@ -210,7 +290,15 @@ impl Executor<'_> {
     ) -> Result<String, String> {
         let remote_dirs: Vec<String> = dirs.iter().map(|d| server.remote.path(d)).collect();
         let out = self.script(server, "mkdir", &remote_dirs)?;
-        let created = scripts::created(&out);
+        // The script speaks of the paths it was given (below local_path for a locally
+        // mounted server); say the server's own.
+        let made: std::collections::BTreeSet<&str> = scripts::created(&out).into_iter().collect();
+        let created: Vec<&str> = dirs
+            .iter()
+            .zip(&remote_dirs)
+            .filter(|(_, given)| made.contains(given.as_str()))
+            .map(|(d, _)| d.as_str())
+            .collect();
         r.changed = created.len() as u64;
         Ok(match created.is_empty() {
             true => format!(

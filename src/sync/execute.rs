@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::context::Sysroot;
@@ -38,8 +38,9 @@ pub struct Execution<'p> {
 /// Servers found unreachable during a run, with ssh's words: none is tried again, so a
 /// server that hangs costs one timeout, not one per remaining step, verification and
 /// exports.
-#[derive(Debug, Default)]
-pub struct DeadServers(Mutex<BTreeMap<String, String>>);
+/// Clones share one record, so that every executor of a run knows the same dead servers.
+#[derive(Clone, Debug, Default)]
+pub struct DeadServers(Arc<Mutex<BTreeMap<String, String>>>);
 
 impl DeadServers {
     /// Marks `server` dead with `cause` (the first cause is kept).

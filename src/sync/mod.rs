@@ -29,6 +29,7 @@ pub mod context;
 pub mod execute;
 pub mod exports_step;
 pub mod inventory;
+pub mod lite;
 pub mod plan;
 pub mod pool;
 pub mod redirect;
@@ -91,6 +92,17 @@ pub fn run(
         true => plan::plan_remove(&targets, &inv.servers),
         false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
     };
+    // AIX statelite: the statemnt and litetree parts for nodes with a statelite row.
+    let mut lite = match removal {
+        true => lite::Lite::default(),
+        false => lite::plan(ctx, &targets, &inv.servers)?,
+    };
+    for f in &lite.failed {
+        say(format!("{}: FAILED: {}", f.node, f.message));
+    }
+    for f in lite.plan.findings.iter().chain(&lite.tables) {
+        say(f.line());
+    }
     let mut stages = Stages {
         action: opts.action,
         dry_run: opts.dry_run,
@@ -102,10 +114,23 @@ pub fn run(
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
+        statelite: lite::Lite::default(),
     };
     let published;
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
+            say(line);
+        }
+        let engine = Executor {
+            servers: &inv.servers,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: 1,
+            progress: None,
+            dead: Default::default(),
+        };
+        for line in lite::plan_lines(&engine, &opts.sn, &lite) {
             say(line);
         }
     } else {
@@ -130,16 +155,40 @@ pub fn run(
         for d in &ran.done {
             say(report::result_line(&d.result));
         }
+        if !lite.plan.steps.is_empty() {
+            lite::run(&executor, &opts.sn, &mut lite);
+            for line in lite.results.iter().flat_map(|r| r.lines()) {
+                say(line);
+            }
+        }
         if !removal {
             stages.verification = verify(&executor, &ran.done, opts.verify, &mut say);
+            for v in lite::verify(&executor, &opts.sn, &lite, opts.verify) {
+                if opts.verify || v.differences != Some(0) {
+                    say(report::verification_line(&v));
+                }
+                stages.verification.push(v);
+            }
         }
         syslog.flush();
         let mut paths = exports_step::published(&ran.done);
+        for (server, covers) in lite.published() {
+            paths.entry(server).or_default().extend(covers);
+        }
         // A server found dead is not connected to again: its exports are reported not run.
         let dead = executor.dead.all();
         paths.retain(|server, _| !dead.contains_key(server));
-        let mut outcomes =
-            exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        let addresses = servers::NodeAddresses {
+            resolver: ctx.resolver,
+        };
+        let mut outcomes = exports_step::publish_all(
+            &inv.servers,
+            &opts.sn,
+            ctx.sysroot,
+            &paths,
+            &addresses,
+            false,
+        );
         for (server, cause) in &dead {
             if inv
                 .servers
@@ -150,6 +199,7 @@ pub fn run(
                     server: server.clone(),
                     line: format!("{server}: exports {}", execute::not_run(cause)),
                     failed: true,
+                    failed_clients: Vec::new(),
                 });
             }
         }
@@ -160,6 +210,7 @@ pub fn run(
         stages.exports = &published;
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
+    stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
     for line in report.failure_lines() {
         say(line);

@@ -3,9 +3,13 @@
 mod exports;
 mod extnfs_exports;
 mod harness;
+mod import_cycles;
+mod install;
+mod manpages;
 mod mounts;
 mod nodels;
 mod properties;
 mod redirectps;
 mod support;
 mod syncaixres;
+mod syncstatelite;
