@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::{linear, Target};
+use super::harness::{linear, Target};
 use crate::xcat::{self, Db, Resolver, Source, Table};
 
 /// A small xCAT database the resolving parsers look values up in.
@@ -404,13 +404,18 @@ macro_rules! fuzz_tests {
             $(
                 #[test]
                 fn $name() {
-                    super::super::fuzz(stringify!($name));
+                    let name = stringify!($name);
+                    let target = crate::fuzz::targets::TARGETS
+                        .iter()
+                        .find(|t| t.name == name)
+                        .unwrap();
+                    crate::fuzz::harness::fuzz(target);
                 }
             )*
             #[test]
             fn every_target_is_tested() {
                 let tested = [$(stringify!($name)),*];
-                for t in super::TARGETS {
+                for t in crate::fuzz::targets::TARGETS {
                     assert!(tested.contains(&t.name), "no test for fuzz target {}", t.name);
                 }
             }
