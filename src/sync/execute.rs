@@ -494,7 +494,6 @@ mod tests {
     use crate::exports::Role;
     use crate::remote::Remote;
     use crate::sync::servers::ServerAddress;
-    use std::os::unix::fs::PermissionsExt;
 
     /// An ssh that lets the first command through (the preparation) and then answers as a
     /// server that stopped answering does; it counts its calls.
@@ -509,7 +508,6 @@ mod tests {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
         ssh
     }
 
@@ -519,7 +517,10 @@ mod tests {
         let ssh = dying_ssh(dir.path());
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         let config = Config::default().server("nfs1");
-        let remote = Remote::with_rsh(&config, Some(&ssh.display().to_string())).unwrap();
+        // Run through sh: executing a script just written races with other tests' forks
+        // (ETXTBSY).
+        let rsh = format!("sh {}", ssh.display());
+        let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
         let server = Server {
             name: "nfs1".into(),
             address: ServerAddress {
