@@ -7,6 +7,7 @@
 pub mod aix;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod exit;
 pub mod exports;
 pub mod host;
@@ -20,6 +21,7 @@ pub mod remote;
 pub mod rsync;
 pub mod scripts;
 pub mod statelite;
+pub mod status;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;

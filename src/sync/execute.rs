@@ -171,10 +171,14 @@ impl Executor<'_> {
         let code = out.code_or_signal();
         let (stats, changes) = rsync::parse_output(&out.stdout);
         r.stats = stats;
-        r.changes = changes
+        let changes: Vec<&String> = changes
             .iter()
             .filter(|c| !rsync::is_dir_time_only(c))
-            .count();
+            .collect();
+        r.changes = changes.len();
+        if dry_run {
+            r.items = changes.iter().map(|c| item_name(c)).collect();
+        }
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",
             rsync::meaning(code),
@@ -311,6 +315,7 @@ impl Executor<'_> {
                     label: d.step.label.clone(),
                     differences: Some(0),
                     error: None,
+                    items: Vec::new(),
                 }
             } else {
                 self.compare(d.step)
@@ -329,8 +334,15 @@ impl Executor<'_> {
             label: step.label.clone(),
             differences: r.error.is_none().then_some(r.changes),
             error: r.error,
+            items: r.items,
         }
     }
+}
+
+/// The item an itemized change (`%i %n%L`) names: after the flags, without a link target.
+fn item_name(change: &str) -> String {
+    let name = change.split_once(' ').map_or("", |(_, n)| n).trim_start();
+    name.split(" -> ").next().unwrap_or(name).to_string()
 }
 
 fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
@@ -345,7 +357,9 @@ fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// Regular files below a directory, as paths relative to it.
-fn local_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
+pub(crate) fn local_files(
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {

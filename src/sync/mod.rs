@@ -34,6 +34,7 @@ pub mod pool;
 pub mod redirect;
 pub mod report;
 pub mod servers;
+pub mod stamp;
 pub mod step;
 
 use std::time::Instant;
@@ -104,6 +105,7 @@ pub fn run(
         exports: &[],
     };
     let published;
+    let mut down = std::collections::BTreeSet::new();
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
             say(line);
@@ -125,6 +127,7 @@ pub fn run(
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
         for (server, reason) in &ran.down {
             say(format!("{server}: FAILED: {reason}"));
+            down.insert(server.clone());
         }
         for d in &ran.done {
             say(report::result_line(&d.result));
@@ -142,6 +145,22 @@ pub fn run(
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
     let report = Report::new(stages, start.elapsed().as_secs_f64());
+    if !opts.dry_run && !removal {
+        let failed = report.failed_nodes();
+        let nodes = inv
+            .targets
+            .iter()
+            .filter(|t| !down.contains(&t.server))
+            .map(|t| (t.server.as_str(), t.image.as_str(), t.node.as_str()));
+        let stamps = stamp::of_run("syncaixres", &opts.sn, nodes, &|n| failed.contains_key(n));
+        for (name, stamps) in stamps {
+            if let Some(server) = inv.servers.get(&name) {
+                if let Err(e) = stamp::write(server, &installdir, &stamps) {
+                    say(format!("{name}: cannot write the sync stamps: {e}"));
+                }
+            }
+        }
+    }
     for line in report.failure_lines() {
         say(line);
     }
