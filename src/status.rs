@@ -101,6 +101,9 @@ impl Status {
     }
 }
 
+/// Per image, its nodes with their paths on the server.
+type Images = BTreeMap<String, Vec<(String, Vec<String>)>>;
+
 /// Builds the table for the nodes this host serves (`host`).
 pub fn run(ctx: &Context<'_>, host: &str) -> Result<Status, DoctorError> {
     let r = ctx.resolver;
@@ -114,9 +117,7 @@ pub fn run(ctx: &Context<'_>, host: &str) -> Result<Status, DoctorError> {
         },
     )?;
     let mut book = ServerBook::default();
-    // server -> image -> nodes with their paths on the server
-    let mut groups: BTreeMap<String, BTreeMap<String, Vec<(String, Vec<String>)>>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<String, Images> = BTreeMap::new();
     for n in &model.nodes {
         let server = match book.for_node(ctx.config, r, &n.node) {
             Ok(s) => s.name.clone(),

@@ -160,9 +160,10 @@ pub fn served_nodes(resolver: &Resolver<'_>, host: &str) -> Result<Vec<String>, 
     let list = resolver.nodelist()?;
     let db = resolver.db();
     let master = db.site("master")?;
+    // By name only: several SNs may share an address (one host, or a test lab).
     let is_me = |name: &str| {
-        let short = crate::sync::context::short_name(name);
-        short.eq_ignore_ascii_case(host) || crate::host::same_host(name, host)
+        crate::sync::context::short_name(name)
+            .eq_ignore_ascii_case(crate::sync::context::short_name(host))
     };
     let on_mn = master.as_deref().is_some_and(is_me);
     let has_noderes = db.optional_table("noderes")?.is_some();

@@ -8,11 +8,11 @@ use std::process::Command;
 
 use crate::support::{fixtures_bin, root, CommandExt, Finished, Host, Lab, Server, Sn, Tree};
 
-const NFS: &str = "nfs1";
-const SPOT: &str = "install/nim/spot/71Bcosi/usr";
-const ROOT: &str = "install/nim/root/71Bcosi_root";
-const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
-const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
+pub(crate) const NFS: &str = "nfs1";
+pub(crate) const SPOT: &str = "install/nim/spot/71Bcosi/usr";
+pub(crate) const ROOT: &str = "install/nim/root/71Bcosi_root";
+pub(crate) const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
+pub(crate) const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
 const SR_PAGING: &str = "install/nim/paging/71Bsr_paging";
 const PAGE: u64 = 64 << 20;
 /// The exports as a Ganesha server's, kept in the server's private /etc/ganesha; no Ganesha
@@ -23,15 +23,15 @@ const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
 
 /// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
 /// (`mkdsklsnode -n` names for its non-shared image).
-struct Cluster<'l> {
-    lab: &'l Lab,
-    nfs: Server<'l>,
+pub(crate) struct Cluster<'l> {
+    pub(crate) lab: &'l Lab,
+    pub(crate) nfs: Server<'l>,
     sns: BTreeMap<&'static str, Sn<'l>>,
-    db: PathBuf,
+    pub(crate) db: PathBuf,
 }
 
 impl<'l> Cluster<'l> {
-    fn new(lab: &'l Lab) -> Cluster<'l> {
+    pub(crate) fn new(lab: &'l Lab) -> Cluster<'l> {
         let nfs = lab.server(NFS);
         lab.hosts(&[
             (NFS, nfs.addr()),
@@ -65,12 +65,12 @@ impl<'l> Cluster<'l> {
         Cluster { lab, nfs, sns, db }
     }
 
-    fn sn(&self, name: &str) -> &Sn<'l> {
+    pub(crate) fn sn(&self, name: &str) -> &Sn<'l> {
         &self.sns[name]
     }
 
     /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`.
-    fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+    pub(crate) fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
         let s = self.sn(sn);
         let mut cmd = s.command(env!("CARGO_BIN_EXE_syncaixres"));
         cmd.args(["--db", &self.db.display().to_string()])
@@ -91,7 +91,7 @@ impl<'l> Cluster<'l> {
         cmd
     }
 
-    fn sync(&self, sn: &str) -> Finished {
+    pub(crate) fn sync(&self, sn: &str) -> Finished {
         self.syncaixres(sn, sn_nodes(sn), "diskless").run_bounded()
     }
 }
