@@ -293,6 +293,13 @@ pub fn exit_status<'a>(
         if let Some(e) = e.downcast_ref::<crate::exports::ExportsError>() {
             return e.exit_status();
         }
+        if let Some(e) = e.downcast_ref::<crate::install::InstallError>() {
+            return if e.is_usage() {
+                exit::USAGE
+            } else {
+                exit::FAILURE
+            };
+        }
         if let Some(e) = e.downcast_ref::<SetupError>() {
             return e.exit_status();
         }

@@ -5,12 +5,14 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod binfmt;
 pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod exit;
 pub mod exports;
 pub mod host;
+pub mod install;
 pub mod lock;
 pub mod mounts;
 pub mod nim;

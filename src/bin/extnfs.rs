@@ -63,6 +63,15 @@ enum Command {
         #[command(subcommand)]
         action: ExportsAction,
     },
+    /// Place the prescripts and postscripts where xCAT runs them and print the chdef lines
+    /// that enable them.
+    Install(xcat_extnfs::install::Args),
+    /// Print a shell completion script (bash: save it as
+    /// /usr/share/bash-completion/completions/extnfs).
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -169,6 +178,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                     exports::render_for_server(&t.remote, &t.settings, t.local_sn())?
                 ),
             }
+            Ok(exit::SUCCESS)
+        }
+        Command::Install(args) => Ok(xcat_extnfs::install::run_stdio(&args)?),
+        Command::Completion { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "extnfs", &mut std::io::stdout());
             Ok(exit::SUCCESS)
         }
     }

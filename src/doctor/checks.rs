@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::applied::{self, Who};
-use super::{Context, DoctorError, Findings, Options};
+use super::findings::{Context, DoctorError, Findings, Options};
 use crate::config::PagingMode;
 use crate::exports::{Access, ServerKind, Squash};
 use crate::mounts::{self, Kind, NodeMounts, Os};

@@ -7,11 +7,13 @@ use std::fmt;
 use serde::Serialize;
 
 use super::error::ExportsError;
+use super::kinds::{RenderInput, Rendered};
 use super::local::SnExports;
 use super::merge::{build_part, merge_parts, Merged, Part, PartInput};
 use super::model::{sec_names, Access, Client, ClientAccess, Squash};
+use super::role::Published;
 use super::server::{self, Current, Expect, Lock, State};
-use super::{aix, ces, ganesha, linux, ExportsSettings, Published, ServerKind};
+use crate::config::exports::{ExportsSettings, ServerKind};
 use crate::process::Cmd;
 use crate::remote::Remote;
 
@@ -68,17 +70,6 @@ impl fmt::Display for ApplyReport {
         }
         Ok(())
     }
-}
-
-/// The configuration for the server's kind and what makes it live.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Rendered {
-    pub text: String,
-    pub notes: Vec<String>,
-    /// AIX: paths of the old block that are gone (`exportfs -u`).
-    pub unexport: Vec<String>,
-    /// CES: the mmnfs commands.
-    pub ces: ces::Plan,
 }
 
 /// Everything a run decided before anything is written.
@@ -250,68 +241,25 @@ pub(super) fn render(
     current: Option<&Current>,
     server: &str,
 ) -> Result<Rendered, ExportsError> {
-    let current_text = current.map(|c| c.text.as_str());
-    let mut out = Rendered::default();
-    match settings.kind {
-        ServerKind::Linux => {
-            let r = linux::render(merged, settings.fsid)?;
-            (out.text, out.notes) = (r.text, r.notes);
-        }
-        ServerKind::Aix => {
-            out = render_aix(merged, current_text.unwrap_or(""), settings.file(), server)?
-        }
-        ServerKind::Ganesha => {
-            out.text = ganesha::render(
-                merged,
-                current_text,
-                settings.export_id_base,
-                &settings.ganesha_fsal,
-            )?
-        }
-        ServerKind::Ces => {
-            out.text = ces::render(merged)?;
-            out.ces = ces::plan(current_text, &out.text);
-        }
-    }
-    Ok(out)
+    settings.kind.server_type().render(&RenderInput {
+        merged,
+        current: current.map(|c| c.text.as_str()),
+        settings,
+        file: settings.file(),
+        server,
+    })
 }
 
-/// AIX: our block replaced in `/etc/exports`; gone paths to unexport; a warning for each
-/// path the admin also exports outside the block.
-fn render_aix(
-    merged: &Merged,
-    current: &str,
-    file: &str,
-    server: &str,
-) -> Result<Rendered, ExportsError> {
-    let block = aix::render_block(merged).map_err(|items| ExportsError::Unsupported {
-        kind: ServerKind::Aix,
-        items,
-    })?;
-    if current.contains('\u{fffd}') {
-        return Err(ExportsError::server_file(
-            server,
-            file,
-            "it is not UTF-8 text, so it is not rewritten",
-        ));
-    }
-    let text = aix::replace_block(current, &block)
-        .map_err(|m| ExportsError::server_file(server, file, m))?;
-    let (old, _) = aix::block_paths(current);
-    let (new, outside) = aix::block_paths(&text);
-    let notes = outside
-        .iter()
-        .filter(|(_, p)| new.contains(p))
-        .map(|(line, p)| {
-            format!("{file} line {line} also exports {p}, outside the xcat-extnfs block")
-        })
-        .collect();
-    Ok(Rendered {
-        text,
-        notes,
-        unexport: old.difference(&new).cloned().collect(),
-        ces: ces::Plan::default(),
-    })
+/// The command that makes a new file live: `exports.reload`, else the kind's, which a
+/// locally mounted server (this host) does not run; `None` for a kind never reloaded (CES).
+fn reload_command(settings: &ExportsSettings, remote: &Remote) -> Option<Vec<String>> {
+    let default = settings.kind.server_type().default_reload()?;
+    let argv = match (&settings.reload, remote.is_local()) {
+        (Some(argv), _) => argv.clone(),
+        (None, false) => default.iter().map(|w| w.to_string()).collect(),
+        (None, true) => Vec::new(),
+    };
+    Some(argv).filter(|a| !a.is_empty())
 }
 
 /// Fails when the server cannot resolve a host name this SN's part newly lists.
@@ -345,19 +293,12 @@ fn planned_commands(remote: &Remote, settings: &ExportsSettings, d: &Decision) -
     if !d.file_changed {
         return Vec::new();
     }
-    if settings.kind == ServerKind::Ces {
-        let all = d
-            .rendered
-            .ces
-            .dry_runs
-            .iter()
-            .chain(&d.rendered.ces.commands);
-        return all.map(|argv| show(remote, argv)).collect();
-    }
     let unexport = d.rendered.unexport.iter().filter(|_| !remote.is_local());
     let unexport = unexport.map(|p| unexport_argv(p));
-    unexport
-        .chain(settings.reload_for(remote))
+    let commands = d.rendered.commands.iter().cloned();
+    commands
+        .chain(unexport)
+        .chain(reload_command(settings, remote))
         .map(|argv| show(remote, &argv))
         .collect()
 }
@@ -395,11 +336,7 @@ fn execute(
     if !d.file_changed {
         return Ok(());
     }
-    let result = match settings.kind {
-        ServerKind::Ces => run.ces(),
-        _ => run.file(),
-    };
-    match result {
+    match run.configuration() {
         Ok(()) => Ok(()),
         Err((step, source)) => Err(roll_back(remote, settings, &run.written, step, source)),
     }
@@ -432,13 +369,18 @@ impl Execution<'_> {
         Ok(())
     }
 
-    /// Installs the file, unexports gone AIX paths, runs the reload.
-    fn file(&mut self) -> Result<(), StepError> {
+    /// Runs the kind's commands, installs the file, unexports gone AIX paths, reloads.
+    fn configuration(&mut self) -> Result<(), StepError> {
         let file = self.settings.file();
-        self.install_config("writing")?;
+        let kind = self.settings.kind.server_type();
+        for argv in &self.d.rendered.commands {
+            self.step(argv)?;
+        }
+        self.install_config(kind.writing())?;
         self.unexport();
-        match self.settings.reload_for(self.remote) {
+        match reload_command(self.settings, self.remote) {
             Some(argv) => self.step(&argv),
+            None if kind.default_reload().is_none() => Ok(()),
             None => {
                 self.report.warnings.push(format!(
                     "{file} was written but nothing reloaded it: the server is reached through a \
@@ -467,15 +409,6 @@ impl Execution<'_> {
                 self.report.warnings.push(warning);
             }
         }
-    }
-
-    /// Runs the mmnfs dry runs, then the commands, then records the new state.
-    fn ces(&mut self) -> Result<(), StepError> {
-        let plan = &self.d.rendered.ces;
-        for argv in plan.dry_runs.iter().chain(&plan.commands) {
-            self.step(argv)?;
-        }
-        self.install_config("recording the CES exports in")
     }
 
     /// Writes the rendered configuration over the file that was read (and nothing else).
@@ -515,8 +448,8 @@ fn roll_back(
         }
     }
     let file_restored = written.iter().any(|p| p == settings.file());
-    if file_restored && settings.kind != ServerKind::Ces {
-        if let Some(argv) = settings.reload_for(remote) {
+    if file_restored {
+        if let Some(argv) = reload_command(settings, remote) {
             if let Err(e) = remote.command(&argv).run_checked() {
                 log::error!(
                     "server {}: reloading the restored configuration: {e}",

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::model::LineProblem;
-use super::ServerKind;
+use crate::config::exports::ServerKind;
 use crate::process::CommandError;
 
 /// An export that cannot be expressed on the server's kind.

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ExportsError, Unsupported};
 use super::local::SnExports;
-use super::model::{validate_path, Client, ClientAccess, Entry, Export, Sec};
-use super::{Published, Role};
+use super::model::{validate_path, Access, Client, ClientAccess, Entry, Export, Sec};
+use super::role::{Published, Role};
 
 /// The version of the part file format.
 pub const PART_FORMAT: u32 = 1;
@@ -64,7 +64,7 @@ pub struct PartInput<'a> {
     /// The paths just synced.
     pub published: &'a [Published],
     pub exports: &'a SnExports,
-    /// Write clients as addresses ([`super::ExportsSettings::resolve_clients`]).
+    /// Write clients as addresses ([`crate::config::ExportsSettings::resolve_clients`]).
     pub resolve_clients: bool,
     /// Host name to addresses (the system resolver outside tests).
     pub resolver: &'a dyn Fn(&str) -> Vec<IpAddr>,
@@ -170,6 +170,11 @@ fn exports_for(
     fresh: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<PartExport>, ExportsError> {
+    if root.role.from_statelite_tables() {
+        // What the nodes mount is in xCAT's statelite tables, and how is fixed by what they
+        // do with it; the SN's own exports say nothing about a path it does not serve.
+        return Ok(vec![role_default(root, STATELITE_SOURCE)?]);
+    }
     if let Some(problem) = sn.problem_at_or_below(&root.path) {
         return Err(ExportsError::Line {
             path: root.path.clone(),
@@ -198,11 +203,11 @@ fn exports_for(
         root.path,
         root.clients.len(),
         match root.role.default_access().access {
-            super::Access::Ro => "read-only",
-            super::Access::Rw => "read-write",
+            Access::Ro => "read-only",
+            Access::Rw => "read-write",
         }
     ));
-    Ok(vec![nim_default(root)?])
+    Ok(vec![role_default(root, NIM_SOURCE)?])
 }
 
 fn from_entries(role: Role, entries: &[&Entry], warnings: &mut Vec<String>) -> PartExport {
@@ -221,7 +226,13 @@ fn from_entries(role: Role, entries: &[&Entry], warnings: &mut Vec<String>) -> P
     }
 }
 
-fn nim_default(root: &Published) -> Result<PartExport, ExportsError> {
+/// The source of an export the SN's exports did not give.
+const NIM_SOURCE: &str = "NIM default";
+/// The source of a statelite path's export ([`Role::from_statelite_tables`]).
+const STATELITE_SOURCE: &str = "xCAT statelite";
+
+/// The export its role gives a path: its clients, root allowed, ro or rw by role.
+fn role_default(root: &Published, source: &str) -> Result<PartExport, ExportsError> {
     let mut export = Export::new(&root.path);
     for name in &root.clients {
         let client = Client::parse(name).map_err(|why| ExportsError::BadPath {
@@ -232,7 +243,7 @@ fn nim_default(root: &Published) -> Result<PartExport, ExportsError> {
     }
     Ok(PartExport {
         role: root.role,
-        source: "NIM default".to_string(),
+        source: source.to_string(),
         export,
     })
 }
@@ -435,7 +446,7 @@ pub fn header(merged: &Merged) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::model::{Access, Squash};
+    use crate::exports::model::Squash;
 
     fn no_dns(_: &str) -> Vec<IpAddr> {
         Vec::new()
@@ -518,6 +529,59 @@ mod tests {
         assert_eq!(
             (grant.access, grant.squash, grant.insecure),
             (Access::Rw, Squash::None, true)
+        );
+    }
+
+    #[test]
+    fn statelite_paths_take_their_roles_export_without_a_warning() {
+        let rootimg = "/install/netboot/rhels8/x86_64/compute/rootimg";
+        // An SN line at a statelite path is not what the nodes mount from the server.
+        let sn = aix(&format!(
+            "{SPOT} -ro,root=cn001,access=cn001\n/install/nodedata -ro\n"
+        ));
+        let pubs = [
+            published(rootimg, Role::Rootimg, &["ln001"]),
+            published("/install/nodedata", Role::Statemnt, &["ln001"]),
+            published("/install/litetree/site", Role::Litetree, &["ln001"]),
+            published("/install/nim/paging/p/cn001", Role::Paging, &["cn001"]),
+        ];
+        let built = build(None, &pubs, &sn, false).unwrap();
+        assert_eq!(built.warnings.len(), 1, "{:?}", built.warnings);
+        assert!(
+            built.warnings[0].starts_with("/install/nim/paging/p/cn001: ")
+                && built.warnings[0].contains("NIM's default"),
+            "{:?}",
+            built.warnings
+        );
+        let by_path = |p: &str| {
+            built
+                .part
+                .exports
+                .iter()
+                .find(|e| e.export.path == p)
+                .unwrap_or_else(|| panic!("{p} not exported"))
+        };
+        for (path, access) in [
+            (rootimg, Access::Ro),
+            ("/install/nodedata", Access::Rw),
+            ("/install/litetree/site", Access::Ro),
+        ] {
+            let e = by_path(path);
+            assert_eq!(e.source, "xCAT statelite");
+            let grant = &e.export.clients[&Client::Host("ln001".into())];
+            assert_eq!(
+                (grant.access, grant.squash, grant.insecure),
+                (access, Squash::None, false),
+                "{path}"
+            );
+        }
+        // A later run keeps them without a word; only the NIM path the SN stopped
+        // exporting goes.
+        let again = build(Some(&built.part), &[], &aix(""), false).unwrap();
+        assert_eq!(again.part.exports.len(), 3, "{:?}", again.warnings);
+        assert_eq!(
+            again.warnings,
+            ["/install/nim/paging/p/cn001: dropped, this service node no longer exports it"]
         );
     }
 

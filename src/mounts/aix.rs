@@ -6,7 +6,7 @@ use crate::sync::context::short_name;
 use crate::xcat::Resolver;
 
 use super::linux::cell;
-use super::{Access, Kind, Mount};
+use super::model::{Access, Kind, Mount};
 
 /// The NIM part of an AIX node's mounts, in the order it makes them: `/` (root or
 /// shared_root), `/usr` (SPOT); then paging and dump, which come after the statelite mounts.

@@ -69,9 +69,23 @@ pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[Str
 }
 
 impl Executor<'_> {
-    /// Runs the steps on the pool; results in step order.
+    /// Runs the steps on the pool; results in step order. The litefile checks run last:
+    /// they look for files in the litetree directories the other steps copy.
     pub fn run(&self, steps: &[Step]) -> Vec<StepResult> {
-        pool::map(steps, self.engine.jobs, |step| self.step(step))
+        let is_check = |s: &Step| matches!(s.kind, StepKind::Litefile { .. });
+        let (checks, others): (Vec<usize>, Vec<usize>) =
+            (0..steps.len()).partition(|&i| is_check(&steps[i]));
+        let mut results: Vec<Option<StepResult>> = vec![None; steps.len()];
+        for phase in [others, checks] {
+            let done = pool::map(&phase, self.engine.jobs, |&i| self.step(&steps[i]));
+            for (i, r) in phase.into_iter().zip(done) {
+                results[i] = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every step ran in one of the phases"))
+            .collect()
     }
 
     /// The rsync job of a copy step, `None` for other steps or an unknown server.
@@ -208,7 +222,15 @@ impl Executor<'_> {
     ) -> Result<String, String> {
         let remote_dirs: Vec<String> = dirs.iter().map(|d| server.remote.path(d)).collect();
         let out = self.script(server, "mkdir", &remote_dirs)?;
-        let created = scripts::created(&out);
+        // The script speaks of the paths it was given (below local_path for a locally
+        // mounted server); say the server's own.
+        let made: std::collections::BTreeSet<&str> = scripts::created(&out).into_iter().collect();
+        let created: Vec<&str> = dirs
+            .iter()
+            .zip(&remote_dirs)
+            .filter(|(_, given)| made.contains(given.as_str()))
+            .map(|(d, _)| d.as_str())
+            .collect();
         r.changed = created.len() as u64;
         Ok(match created.is_empty() {
             true => format!(

@@ -149,6 +149,11 @@ fn ganesha_exports_to_the_clients_its_configuration_names() {
         )
     };
     let mut ganesha = nfs.start_ganesha(&export(&allowed.addr().to_string()));
+    // Ganesha makes its runtime directory in the server's own /run, not the machine's.
+    assert!(
+        nfs.exists("run/ganesha"),
+        "no run/ganesha in the server's tree"
+    );
 
     let read = allowed.nfs_cat(&nfs, "/install/export1/file.txt");
     assert_eq!(read.assert_success().stdout, "secret\n");

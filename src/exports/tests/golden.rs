@@ -110,7 +110,7 @@ fn ganesha_ids_stay_with_their_paths() {
     let second = render(&s, &merged(&["sn1", "sn2"]), Some(&current(&first)), "nfs1")
         .unwrap()
         .text;
-    let ids = crate::exports::ganesha::previous_ids;
+    let ids = crate::exports::kinds::ganesha::previous_ids;
     let (before, after) = (ids(&first), ids(&second));
     for (path, id) in &before {
         assert_eq!(after[path], *id, "{path}");
@@ -128,15 +128,14 @@ fn ces_record_and_commands() {
     let s = settings(ServerKind::Ces);
     let r = render(&s, &merged(&["sn1", "sn2", "sn3"]), None, "nfs1").unwrap();
     insta::assert_snapshot!("ces_record", r.text);
-    let shown = |plan: &crate::exports::ces::Plan| {
-        plan.dry_runs
+    let shown = |commands: &[Vec<String>]| {
+        commands
             .iter()
-            .chain(&plan.commands)
             .map(crate::process::quote_words)
             .collect::<Vec<_>>()
             .join("\n")
     };
-    insta::assert_snapshot!("ces_first_commands", shown(&r.ces));
+    insta::assert_snapshot!("ces_first_commands", shown(&r.commands));
     let later = render(
         &s,
         &merged(&["sn1", "sn3"]),
@@ -144,7 +143,7 @@ fn ces_record_and_commands() {
         "nfs1",
     )
     .unwrap();
-    insta::assert_snapshot!("ces_sn2_gone_commands", shown(&later.ces));
+    insta::assert_snapshot!("ces_sn2_gone_commands", shown(&later.commands));
 }
 
 #[test]
@@ -201,7 +200,7 @@ fn colliding_fsids_are_refused_naming_both_paths() {
     let (first, second) = (0..1_000_000)
         .map(|i| format!("/install/p{i}"))
         .find_map(|p| {
-            let id = crate::exports::linux::fsid(1, &p);
+            let id = crate::exports::kinds::linux::fsid(1, &p);
             seen.insert(id, p.clone()).map(|q| (q, p))
         })
         .expect("a collision among a million paths");

@@ -90,7 +90,7 @@ fn rendered(kind: ServerKind, merged: &Merged) -> String {
         ..ExportsSettings::default()
     };
     match render(&settings, merged, None, "nfs1") {
-        Ok(r) => format!("{}\n{:?}\n{:?}", r.text, r.notes, r.ces),
+        Ok(r) => format!("{}\n{:?}\n{:?}", r.text, r.notes, r.commands),
         Err(e) => format!("error: {e}"),
     }
 }
@@ -134,7 +134,7 @@ proptest! {
         let p = Part { format: PART_FORMAT, sn: "sn1".into(), published: Vec::new(),
             exports: vec![PartExport { role: Role::Statelite, source: "t".into(), export: e.clone() }] };
         merged.add_part(&p);
-        let text = crate::exports::linux::render(&merged, None).unwrap().text;
+        let text = crate::exports::kinds::linux::render(&merged, None).unwrap().text;
         let back = SnExports::parse("f", &text);
         prop_assert!(back.problems.is_empty(), "{:?}", back.problems);
         prop_assert_eq!(&back.entries[0].export.clients, &e.clients);
@@ -158,8 +158,8 @@ proptest! {
         let p = Part { format: PART_FORMAT, sn: "sn1".into(), published: Vec::new(),
             exports: vec![PartExport { role: Role::Root, source: "t".into(), export: e.clone() }] };
         let merged = merge_parts([&p]);
-        let line = crate::exports::aix::render_line(&merged.exports["/install/a"]).unwrap();
-        let (back, _) = crate::exports::aix::parse_line(&line).unwrap();
+        let line = crate::exports::kinds::aix::render_line(&merged.exports["/install/a"]).unwrap();
+        let (back, _) = crate::exports::local::aix::parse_line(&line).unwrap();
         prop_assert_eq!(back, e, "{}", line);
     }
 }

@@ -247,8 +247,8 @@ fn aix_servers_keep_the_admins_lines() {
         s.config().unwrap(),
         format!(
             "/home -rw\n{}\n{}\n",
-            crate::exports::aix::BEGIN,
-            crate::exports::aix::END
+            crate::exports::kinds::aix::BEGIN,
+            crate::exports::kinds::aix::END
         )
     );
 }

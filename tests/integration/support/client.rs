@@ -14,7 +14,11 @@ use super::net::{delete_netns, ip, Net};
 use super::server::Server;
 
 /// Programs a client needs, with their Debian package.
-const CLIENT_TOOLS: &[(&str, &str)] = &[("nfs-ls", "libnfs-utils"), ("nfs-cat", "libnfs-utils")];
+const CLIENT_TOOLS: &[(&str, &str)] = &[
+    ("nfs-ls", "libnfs-utils"),
+    ("nfs-cat", "libnfs-utils"),
+    ("nfs-cp", "libnfs-utils"),
+];
 /// Where client addresses must lie: outside every lab's own subnet.
 const CLIENT_NET: Net = Net {
     addr: Ipv4Addr::new(10, 250, 128, 0),
@@ -142,6 +146,17 @@ impl<'l> Client<'l> {
     /// Reads the file `path` on `server` over NFSv4 with libnfs's `nfs-cat`.
     pub fn nfs_cat(&self, server: &Server, path: &str) -> Finished {
         self.nfs_tool("nfs-cat", server, path)
+    }
+
+    /// Writes the machine's file `local` as the file `path` on `server` over NFSv4 with
+    /// libnfs's `nfs-cp`, as root (uid 0 unless the export squashes it).
+    pub fn nfs_write(&self, server: &Server, local: &std::path::Path, path: &str) -> Finished {
+        self.link(server);
+        let url = self.nfs_url(server, path);
+        self.command("nfs-cp")
+            .arg(local)
+            .arg(url)
+            .run_within(NFS_LIMIT)
     }
 
     fn nfs_tool(&self, tool: &str, server: &Server, path: &str) -> Finished {

@@ -26,6 +26,7 @@
 
 mod client;
 mod exec;
+mod files;
 mod fixtures;
 mod host;
 mod lab;
@@ -37,6 +38,7 @@ mod ssh;
 
 pub use client::Client;
 pub use exec::{wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
+pub use files::{allocated, assert_same, copy_tree, digest};
 pub use fixtures::{example_db, fixtures_bin, root};
 pub use host::{Host, Tree};
 pub use lab::{require, Lab};

@@ -22,7 +22,8 @@ const GANESHA_TOOLS: &[(&str, &str)] = &[("ganesha.nfsd", "nfs-ganesha, nfs-gane
 
 /// An NFS server host. Its tree ([`Tree`]) holds `install` (its `/install`), `etc/ganesha`
 /// and `etc/exports.d`; `/etc/hosts` is the lab's hosts file. Anything else it writes below
-/// `/etc` lands in a private scratch layer. sshd listens on [`Server::addr`], port 22.
+/// `/etc` lands in a private scratch layer. Its `/run` is `run` of its tree, which starts with
+/// only `run/sshd`. sshd listens on [`Server::addr`], port 22.
 pub struct Server<'l> {
     lab: &'l Lab,
     name: String,
@@ -196,10 +197,12 @@ fn start_anchor(lab: &Lab, name: &str, root: &Path, state: &Path) -> Daemon {
         .bind(lab.hosts_file(), "/etc/hosts")
         .bind(root.join("etc/ganesha"), "/etc/ganesha")
         .bind(root.join("etc/exports.d"), "/etc/exports.d")
-        // sshd's privilege separation directory: a service manager would create it when the
-        // service starts, which never happens on a machine where openssh-server was only
-        // installed (CI); the server brings its own.
-        .bind(root.join("run/sshd"), "/run/sshd");
+        // The server's /run is its own, as after a boot, holding only what the lab puts there:
+        // sshd's privilege separation directory, which a service manager would create when
+        // the service starts (never, on a machine where openssh-server was only installed);
+        // and what Ganesha makes itself (/run/ganesha). Nothing the machine's services made
+        // is seen, and nothing a server makes lands on the machine.
+        .bind(root.join("run"), "/run");
     let mut command = plan.command(&lab.enter_netns(name), "sleep");
     command.arg("infinity");
     let mut anchor = Daemon::spawn("namespace setup", &mut command, &state.join("anchor.log"));

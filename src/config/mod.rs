@@ -1,12 +1,14 @@
 //! The configuration file: per external NFS server, how to reach it and what to copy there.
 //! Every setting has a default, so no file at all is a working configuration.
 
+pub mod exports;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::exports::ExportsSettings;
+pub use exports::{ExportsSettings, ServerKind};
 
 /// Where the configuration lives unless [`ENV_VAR`] names another file.
 pub const DEFAULT_PATH: &str = "/etc/xcat/extnfs.toml";

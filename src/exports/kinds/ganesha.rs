@@ -3,10 +3,49 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::error::{ExportsError, Unsupported};
-use super::merge::{Merged, MergedExport};
-use super::model::{sec_names, Access, Client, ClientAccess, Squash};
-use super::ServerKind;
+use super::server_type::{RenderInput, Rendered, ServerType};
+use crate::config::exports::{ExportsSettings, ServerKind};
+use crate::exports::error::{ExportsError, Unsupported};
+use crate::exports::merge::{header, Merged, MergedExport};
+use crate::exports::model::{sec_names, Access, Client, ClientAccess, Squash};
+
+/// The NFS-Ganesha kind.
+pub struct Ganesha;
+
+impl ServerType for Ganesha {
+    fn default_file(&self) -> &'static str {
+        "/etc/ganesha/xcat-extnfs.conf"
+    }
+
+    fn default_reload(&self) -> Option<&'static [&'static str]> {
+        Some(&["systemctl", "reload", "nfs-ganesha"])
+    }
+
+    fn validate(&self, settings: &ExportsSettings) -> Result<(), String> {
+        if settings.export_id_base == 0 {
+            return Err("export_id_base must be at least 1 (0 is Ganesha's pseudo root)".into());
+        }
+        let fsal = &settings.ganesha_fsal;
+        if fsal.is_empty() || !fsal.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("ganesha_fsal `{fsal}` is not an FSAL name"));
+        }
+        Ok(())
+    }
+
+    fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, ExportsError> {
+        let s = input.settings;
+        let text = render(
+            input.merged,
+            input.current,
+            s.export_id_base,
+            &s.ganesha_fsal,
+        )?;
+        Ok(Rendered {
+            text,
+            ..Rendered::default()
+        })
+    }
+}
 
 /// Renders the file of EXPORT blocks. `previous` is the file now on the server: the ids it
 /// gives to paths that are still exported are kept, new paths get the lowest free id from
@@ -23,7 +62,7 @@ pub fn render(
         .filter(|m| !m.export.clients.is_empty())
         .collect();
     let ids = assign_ids(&live, previous.map(previous_ids).unwrap_or_default(), base)?;
-    let mut text = super::merge::header(merged);
+    let mut text = header(merged);
     text.push_str("# Include it from ganesha.conf: %include \"<this file>\"\n");
     let mut problems = Vec::new();
     for m in live {

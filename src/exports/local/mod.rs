@@ -1,6 +1,9 @@
 //! This service node's own exports: `/etc/exports` (and `/etc/exports.d/*.exports`) read,
 //! each file's dialect recognised from its content, and lines looked up by path.
 
+pub mod aix;
+pub mod linux;
+
 use std::path::Path;
 
 use super::error::ExportsError;
@@ -63,8 +66,8 @@ impl SnExports {
     pub fn parse(file: &str, text: &str) -> SnExports {
         let dialect = detect(text);
         let (entries, problems) = match dialect {
-            Dialect::Aix => super::aix::parse(text, file),
-            Dialect::Linux => super::linux::parse(text, file),
+            Dialect::Aix => aix::parse(text, file),
+            Dialect::Linux => linux::parse(text, file),
         };
         SnExports {
             files: vec![(file.to_string(), dialect)],

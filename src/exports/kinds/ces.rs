@@ -3,11 +3,41 @@
 
 use std::collections::BTreeMap;
 
-use super::error::{ExportsError, Unsupported};
 use super::ganesha::{access_type, squash_value};
-use super::merge::{Merged, MergedExport};
-use super::model::{sec_names, Client, ClientAccess};
-use super::ServerKind;
+use super::server_type::{RenderInput, Rendered, ServerType};
+use crate::config::exports::ServerKind;
+use crate::exports::error::{ExportsError, Unsupported};
+use crate::exports::merge::{header, Merged, MergedExport};
+use crate::exports::model::{sec_names, Client, ClientAccess};
+
+/// The Spectrum Scale CES kind.
+pub struct Ces;
+
+impl ServerType for Ces {
+    fn default_file(&self) -> &'static str {
+        "/var/lib/xcat-extnfs/exports/ces-exports.state"
+    }
+
+    /// None: the `mmnfs` commands apply themselves.
+    fn default_reload(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    fn writing(&self) -> &'static str {
+        "recording the CES exports in"
+    }
+
+    /// The record, and the commands from the record now on the server to it.
+    fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, ExportsError> {
+        let text = render(input.merged)?;
+        let plan = plan(input.current, &text);
+        Ok(Rendered {
+            commands: plan.dry_runs.into_iter().chain(plan.commands).collect(),
+            text,
+            ..Rendered::default()
+        })
+    }
+}
 
 /// Where Spectrum Scale installs its commands.
 pub const MMNFS: &str = "/usr/lpp/mmfs/bin/mmnfs";
@@ -15,7 +45,7 @@ pub const MMNFS: &str = "/usr/lpp/mmfs/bin/mmnfs";
 /// Renders the record: the header, then `path<TAB>client(options)` per client, clients of a
 /// path in rank order (CES, like Ganesha, uses the first client that matches).
 pub fn render(merged: &Merged) -> Result<String, ExportsError> {
-    let mut text = super::merge::header(merged);
+    let mut text = header(merged);
     text.push_str("# The CES exports as applied with mmnfs: path<TAB>client(options).\n");
     let mut problems = Vec::new();
     for m in merged.exports.values() {

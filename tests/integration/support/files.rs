@@ -1,0 +1,90 @@
+//! Comparing and copying file trees in tests: what a copy must keep (type, mode, owner,
+//! content, link target, hard links), the space a tree takes, and `cp -a`.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::Command;
+
+/// Copies the contents of `from` into `to` with `cp -a` (modes, owners, times, links kept).
+pub fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    std::fs::create_dir_all(to).unwrap();
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Everything about a tree that a copy must keep: type, mode, owner, content, link target,
+/// and which paths share an inode.
+pub fn digest(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut inodes: BTreeMap<u64, String> = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.is_symlink() {
+                format!("link {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                "dir".to_string()
+            } else {
+                let content = if m.len() > 1 << 20 {
+                    format!("{} bytes", m.len())
+                } else {
+                    format!("{:?}", std::fs::read(&p).unwrap())
+                };
+                let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone()).clone();
+                format!("file {content} linked-to {first}")
+            };
+            out.insert(
+                rel,
+                format!(
+                    "{what} mode {:o} owner {}:{}",
+                    m.mode() & 0o7777,
+                    m.uid(),
+                    m.gid()
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Bytes of disk the files below `path` take (holes take none).
+pub fn allocated(path: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(path).unwrap() {
+        let p = e.unwrap().path();
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        total += if m.is_dir() {
+            allocated(&p)
+        } else {
+            m.blocks() * 512
+        };
+    }
+    total
+}
+
+/// Panics unless the two trees have the same [`digest`] (and are not empty).
+#[track_caller]
+pub fn assert_same(a: &Path, b: &Path) {
+    let (da, db) = (digest(a), digest(b));
+    assert!(!da.is_empty(), "{} is empty", a.display());
+    assert_eq!(da, db, "{} and {} differ", a.display(), b.display());
+}
