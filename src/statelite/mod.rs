@@ -22,14 +22,14 @@ use crate::exports::{Part, Published};
 use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
 use crate::sync::inventory::{NodeFailure, Skipped};
-use crate::sync::servers::{node_address, NodeServerError, ServerBook, Servers};
+use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
 use crate::sync::Sysroot;
 use crate::sync::{exports_step, stamp};
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
 use execute::{Executor, StepResult};
-use plan::{Finding, Plan, Target};
+use plan::{Plan, Target};
 
 /// An error that stops the run before any change (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +186,7 @@ pub fn run(
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
     for f in &report.plan.findings {
-        say(finding_line(f));
+        say(f.line());
     }
     let executor = Executor {
         engine: crate::sync::execute::Executor {
@@ -203,33 +203,22 @@ pub fn run(
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };
     if opts.dry_run {
-        for line in plan_lines(&report.plan, &executor) {
+        for line in executor.plan_lines(&report.plan) {
             say(line);
         }
     } else {
         syslog.flush();
         report.results = executor.run(&report.plan.steps);
         for res in &report.results {
-            say(format!(
-                "{} {}: {} {}",
-                res.server,
-                res.label,
-                if res.ok { "ok:" } else { "FAILED:" },
-                res.detail
-            ));
-            for f in &res.findings {
-                say(format!("warning: {f}"));
+            for line in res.lines() {
+                say(line);
             }
         }
-        for (step, res) in report.plan.steps.iter().zip(&report.results) {
-            if res.ok && (opts.verify || res.changed > 0) {
-                if let Some(v) = executor.verify(step) {
-                    if opts.verify || !matches!(v, Ok(0)) {
-                        say(format!("verify {} {}: {:?}", step.server, step.label, v));
-                    }
-                    report.verification.push((step.label.clone(), v));
-                }
+        for (step, v) in executor.verify_all(&report.plan.steps, &report.results, opts.verify) {
+            if opts.verify || !matches!(v, Ok(0)) {
+                say(format!("verify {} {}: {:?}", step.server, step.label, v));
             }
+            report.verification.push((step.label.clone(), v));
         }
     }
     publish(ctx, opts, &servers, &mut report);
@@ -285,44 +274,6 @@ fn stamps(
     }
 }
 
-fn finding_line(f: &Finding) -> String {
-    let level = if f.failure { "FAILED" } else { "warning" };
-    format!("{}: {level}: {}", f.subject, f.message)
-}
-
-/// The plan as text: each step, with the rsync command (and filter) of each copy.
-pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
-    use plan::StepKind;
-    let mut out = Vec::new();
-    for s in &plan.steps {
-        let mut filter = None;
-        let what = match &s.kind {
-            StepKind::Copy { lock, .. } => match executor.job_of(s) {
-                Some(job) => {
-                    let engine = &executor.engine;
-                    let (command, rules) =
-                        crate::sync::report::rsync_lines(&job, &engine.rsync, engine.sysroot);
-                    filter = rules;
-                    format!("would copy under lock {lock}: {command}")
-                }
-                None => "not a server of this run".into(),
-            },
-            StepKind::SameFiles { path } => {
-                format!("{path}: this host reads the server's own files, nothing to copy")
-            }
-            StepKind::Mkdir { dirs } => format!("would create when missing: {}", dirs.join(" ")),
-            StepKind::Check { dirs } => format!("would check present: {}", dirs.join(" ")),
-            StepKind::Litefile { checks } => {
-                format!("would check {} litefile source(s)", checks.len())
-            }
-            StepKind::Refused { reason } => format!("refused: {reason}"),
-        };
-        out.push(format!("{} {}: {what}", s.server, s.label));
-        out.extend(filter);
-    }
-    out
-}
-
 /// Publishes this host's statelite part on each server: what it published before (read back
 /// from the server) and what the steps just made available. The part is kept apart from the
 /// NIM part, whose paths this host's exports hold; these it never exports itself.
@@ -344,21 +295,33 @@ fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Re
     paths.retain(|_, new| !new.is_empty());
     let part = part_name(&opts.sn);
     for (name, new) in paths.iter_mut() {
-        // Clients as addresses from hosts.ip where the database has them (the server need
-        // not resolve the node names), else the names.
-        for p in new.iter_mut() {
-            for c in &mut p.clients {
-                *c = node_address(ctx.resolver, c).unwrap_or_else(|| c.clone());
-            }
-        }
         if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
             let parts_dir = &server.config.exports.parts_dir;
             *new = with_previous(&server.remote, parts_dir, &part, std::mem::take(new));
         }
     }
-    for o in exports_step::publish_all(servers, &part, ctx.sysroot, &paths, opts.dry_run) {
+    // Clients stay node names where the server resolves them, else become their addresses
+    // (hosts.ip, else this host's resolver): see `exports` and its `clients` setting.
+    let addresses = NodeAddresses {
+        resolver: ctx.resolver,
+    };
+    let outcomes = exports_step::publish_all(
+        servers,
+        &part,
+        ctx.sysroot,
+        &paths,
+        &addresses,
+        opts.dry_run,
+    );
+    for o in outcomes {
         if o.failed {
-            report.exports_failed.push(o.server);
+            report.exports_failed.push(o.server.clone());
+        }
+        for c in &o.failed_clients {
+            report.failed.push(NodeFailure {
+                node: c.client.clone(),
+                message: format!("exports on {}: {}", o.server, c.why),
+            });
         }
         report.exports.push(o.line);
     }

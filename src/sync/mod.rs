@@ -29,6 +29,7 @@ pub mod context;
 pub mod execute;
 pub mod exports_step;
 pub mod inventory;
+pub mod lite;
 pub mod plan;
 pub mod pool;
 pub mod redirect;
@@ -92,6 +93,17 @@ pub fn run(
         true => plan::plan_remove(&targets, &inv.servers),
         false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
     };
+    // AIX statelite: the statemnt and litetree parts for nodes with a statelite row.
+    let mut lite = match removal {
+        true => lite::Lite::default(),
+        false => lite::plan(ctx, &targets, &inv.servers)?,
+    };
+    for f in &lite.failed {
+        say(format!("{}: FAILED: {}", f.node, f.message));
+    }
+    for f in lite.plan.findings.iter().chain(&lite.tables) {
+        say(f.line());
+    }
     let mut stages = Stages {
         action: opts.action,
         dry_run: opts.dry_run,
@@ -103,11 +115,23 @@ pub fn run(
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
+        statelite: lite::Lite::default(),
     };
     let published;
     let mut down = std::collections::BTreeSet::new();
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
+            say(line);
+        }
+        let engine = Executor {
+            servers: &inv.servers,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: 1,
+            progress: None,
+        };
+        for line in lite::plan_lines(&engine, &opts.sn, &lite) {
             say(line);
         }
     } else {
@@ -132,18 +156,44 @@ pub fn run(
         for d in &ran.done {
             say(report::result_line(&d.result));
         }
+        if !lite.plan.steps.is_empty() {
+            lite::run(&executor, &opts.sn, &mut lite);
+            for line in lite.results.iter().flat_map(|r| r.lines()) {
+                say(line);
+            }
+        }
         if !removal {
             stages.verification = verify(&executor, &ran.done, opts.verify, &mut say);
+            for v in lite::verify(&executor, &opts.sn, &lite, opts.verify) {
+                if opts.verify || v.differences != Some(0) {
+                    say(report::verification_line(&v));
+                }
+                stages.verification.push(v);
+            }
         }
         syslog.flush();
-        let paths = exports_step::published(&ran.done);
-        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        let mut paths = exports_step::published(&ran.done);
+        for (server, covers) in lite.published() {
+            paths.entry(server).or_default().extend(covers);
+        }
+        let addresses = servers::NodeAddresses {
+            resolver: ctx.resolver,
+        };
+        published = exports_step::publish_all(
+            &inv.servers,
+            &opts.sn,
+            ctx.sysroot,
+            &paths,
+            &addresses,
+            false,
+        );
         for o in &published {
             say(format!("exports: {}", o.line));
         }
         stages.exports = &published;
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
+    stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
     if !opts.dry_run && !removal {
         let failed = report.failed_nodes();

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::context::{Action, Sysroot};
 use super::execute::Progress;
 use super::exports_step::Outcome;
+use super::lite::Lite;
 use super::redirect::Edit;
 use super::step::{
     Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
@@ -38,6 +39,10 @@ pub struct Report {
     pub exports: Vec<String>,
     /// Servers whose exports could not be applied.
     pub exports_failed: Vec<String>,
+    /// Nodes left out of a server's exports (nobody knows their address).
+    pub exports_failed_nodes: Vec<NodeFailure>,
+    /// AIX statelite: statemnt and litetree steps, the shared_roots' tables.
+    pub statelite: Lite,
     pub seconds: f64,
 }
 
@@ -54,6 +59,7 @@ pub struct Stages<'a> {
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
     pub exports: &'a [Outcome],
+    pub statelite: Lite,
 }
 
 impl Report {
@@ -76,6 +82,17 @@ impl Report {
                 .filter(|o| o.failed)
                 .map(|o| o.server.clone())
                 .collect(),
+            exports_failed_nodes: s
+                .exports
+                .iter()
+                .flat_map(|o| {
+                    o.failed_clients.iter().map(|c| NodeFailure {
+                        node: c.client.clone(),
+                        message: format!("exports on {}: {}", o.server, c.why),
+                    })
+                })
+                .collect(),
+            statelite: s.statelite,
             seconds,
         }
     }
@@ -86,7 +103,8 @@ impl Report {
     /// line says why).
     pub fn failed_nodes(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for f in self.failed.iter().chain(&self.plan.failed) {
+        let failures = self.failed.iter().chain(&self.plan.failed);
+        for f in failures.chain(&self.exports_failed_nodes) {
             out.entry(&f.node).or_default().push(&f.message);
         }
         for r in &self.results {
@@ -95,6 +113,9 @@ impl Report {
                     out.entry(n).or_default().push(&r.label);
                 }
             }
+        }
+        for (node, message) in self.statelite.failures() {
+            out.entry(node).or_default().push(message);
         }
         out
     }
@@ -194,8 +215,7 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
 pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Option<String>) {
     let mut job = job.clone();
     job.source = sysroot.local(&job.source).display().to_string();
-    let filter = (!job.rules.is_empty()).then(|| format!("    filter: {}", job.rules.join(" | ")));
-    (job.command(rsync, None, false).display(), filter)
+    job.shown(rsync)
 }
 
 /// A step result as one line.

@@ -72,13 +72,19 @@ impl<'l> Cluster<'l> {
         &self.sns[name]
     }
 
-    /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`.
+    /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`, with the
+    /// SN's configuration file.
     pub(crate) fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+        let mut cmd = self.syncaixres_unconfigured(sn, nodes, action);
+        cmd.arg("--config").arg(self.sn(sn).path("extnfs.toml"));
+        cmd
+    }
+
+    /// `syncaixres` as [`Cluster::syncaixres`] runs it, without a configuration file.
+    fn syncaixres_unconfigured(&self, sn: &str, nodes: &str, action: &str) -> Command {
         let s = self.sn(sn);
         let mut cmd = s.command(env!("CARGO_BIN_EXE_syncaixres"));
         cmd.args(["--db", &self.db.display().to_string()])
-            .arg("--config")
-            .arg(s.path("extnfs.toml"))
             .env("NODES", nodes)
             .env("ACTION", action)
             .env("RSYNC_RSH", self.lab.rsync_rsh())
@@ -231,6 +237,175 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
     let hosts_again =
         std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
     assert_eq!(hosts, hosts_again, "the hosts entry is added once");
+}
+
+#[test]
+fn with_no_configuration_the_exports_name_the_addresses_of_nodes_the_server_cannot_resolve() {
+    let lab = Lab::new("sync-names");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    // NIM's exports name the nodes as the SN knows them; the server's /etc/hosts (the lab's)
+    // knows nfs1, sn1 and sn2 only, xCAT's hosts table gives the nodes 10.1.1.N.
+    let named = (1..=4).fold(sn.read("etc/exports"), |text, n| {
+        text.replace(&format!("10.1.1.{n}"), &format!("cn00{n}"))
+    });
+    assert!(named.contains("access=cn001:cn002:cn003:cn004"), "{named}");
+    sn.write("etc/exports", named);
+    c.nfs.run(&["getent", "hosts", "cn001"]).assert_failure();
+    sn.run(&["test", "!", "-e", "/etc/xcat/extnfs.toml"])
+        .assert_success();
+
+    let run = c
+        .syncaixres_unconfigured("sn1", sn_nodes("sn1"), "diskless")
+        .run_bounded();
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "warning: server nfs1 does not resolve cn001-cn004 (4 client name(s)); their exports \
+             name their addresses instead (xCAT's hosts table: 4)"
+        ),
+        "{run}"
+    );
+    let exports = c.nfs.read("etc/exports.d/xcat-extnfs.exports");
+    for n in 1..=4 {
+        let spot = format!("\t10.1.1.{n}(ro,sync,no_subtree_check,insecure,no_root_squash)");
+        assert!(exports.contains(&spot), "{exports}");
+    }
+    assert!(
+        exports.contains("/install/nim/root/71Bcosi_root/cn001 10.1.1.1(rw,"),
+        "{exports}"
+    );
+    assert!(
+        !exports.contains(" cn00") && !exports.contains("\tcn00"),
+        "no client is named: {exports}"
+    );
+    assert_eq!(
+        c.nfs.read("run/exportfs.log"),
+        "exportfs -ra: status 0\n",
+        "the server made the exports live once"
+    );
+}
+
+#[test]
+fn aix_statelite_statemnt_and_litetree_are_made_and_exported_insecure() {
+    let lab = Lab::new("sync-aixlite");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    // cn003 (shared_root 71Bsr) is an AIX statelite node; the litefile rows are AIX's.
+    let statelite = std::fs::read_to_string(c.db.join("statelite.csv")).unwrap();
+    std::fs::write(
+        c.db.join("statelite.csv"),
+        format!("{statelite}\"cn003\",,\"$noderes.nfsserver:/install/aixdata\",,,\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        c.db.join("litefile.csv"),
+        "#image,file,options,comments,disable\n\"71Bsr\",\"/etc/hosts\",\"ro\",,\n",
+    )
+    .unwrap();
+    // Its litetree (the blank-image row: $noderes.nfsserver:/install/litetree/nodes/$node)
+    // is kept on the server by the admin.
+    c.nfs.write(
+        "install/litetree/nodes/cn003/etc/hosts",
+        "10.1.0.250 nfs1\n",
+    );
+    // The tables mkdsklsnode left in the shared_root: cn004's names its SN's address.
+    let nfs_ip = c.nfs.addr().to_string();
+    sn.write(
+        format!("{SR}/statelite.table"),
+        format!("cn003|{nfs_ip}|/install/aixdata\ncn004|10.1.0.1|/install/aixdata\nnot a row\n"),
+    );
+    sn.write(
+        format!("{SR}/litetree.table"),
+        format!("cn003|{nfs_ip}|/install/litetree/nodes/cn003\n"),
+    );
+    // A Linux server, whose exports(5) file says `insecure` per client.
+    let config = format!(
+        "syslog = false\nlog_file = \"{log}\"\nlock_dir = \"{lock}\"\n\
+         [server.nfs1.exports]\nkind = \"linux\"\nfile = \"/etc/exports.d/xcat-extnfs.exports\"\n\
+         parts_dir = \"/etc/xcat-extnfs-parts\"\nreload = [\"true\"]\n",
+        log = lab.dir().join("sn1.log").display(),
+        lock = sn.path("lock").display(),
+    );
+    sn.write("extnfs.toml", config);
+
+    let first = c.sync("sn1");
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .contains("nfs1 statemnt: ok: created /install/aixdata"),
+        "{first}"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("nfs1 litetree check: ok: 1 present on nfs1"),
+        "{first}"
+    );
+    assert!(
+        first.stdout.contains(&format!(
+            "cn004: warning: /{SR}/statelite.table line 2: its statemnt /install/aixdata is mounted from 10.1.0.1, not from its nfsserver nfs1 ({nfs_ip})"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.stdout.contains(&format!(
+            "/{SR}/statelite.table: warning: line 3 is not a table row, ignored: `not a row`"
+        )),
+        "{first}"
+    );
+    assert!(!first.stdout.contains("cn003: warning"), "{first}");
+    let statemnt = c.nfs.path("install/aixdata");
+    let meta = std::fs::metadata(&statemnt).unwrap();
+    assert_eq!(
+        (
+            meta.is_dir(),
+            meta.permissions().mode() & 0o7777,
+            meta.uid()
+        ),
+        (true, 0o755, 0)
+    );
+
+    let exports = std::fs::read_to_string(c.nfs.path("etc/exports.d/xcat-extnfs.exports")).unwrap();
+    let entry = |path: &str| {
+        exports
+            .lines()
+            .find(|l| l.starts_with(&format!("{path} ")))
+            .unwrap_or_else(|| panic!("{path} not exported:\n{exports}"))
+            .to_string()
+    };
+    let state = entry("/install/aixdata");
+    assert!(
+        state.contains("cn003(rw,") || state.contains("10.1.1.3(rw,"),
+        "{state}"
+    );
+    for opt in ["no_root_squash", "insecure"] {
+        assert!(state.contains(opt), "{state}");
+    }
+    let tree = entry("/install/litetree/nodes/cn003");
+    assert!(tree.contains("(ro,") && tree.contains("insecure"), "{tree}");
+
+    // The node writes its persistent files; a rerun leaves them as they are.
+    c.nfs
+        .write("install/aixdata/cn003/etc/basecust", "ODM of cn003\n");
+    c.nfs.set_mode("install/aixdata/cn003", 0o700);
+    let second = c.sync("sn1");
+    second.assert_success();
+    assert!(
+        second
+            .stdout
+            .contains("nfs1 statemnt: ok: 1 directorie(s) present, nothing below them touched"),
+        "{second}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.nfs.path("install/aixdata/cn003/etc/basecust")).unwrap(),
+        "ODM of cn003\n"
+    );
+    let node_dir = std::fs::metadata(c.nfs.path("install/aixdata/cn003")).unwrap();
+    assert_eq!(node_dir.permissions().mode() & 0o7777, 0o700);
+    let again = std::fs::read_to_string(c.nfs.path("etc/exports.d/xcat-extnfs.exports")).unwrap();
+    assert_eq!(again, exports, "a rerun changes no export");
 }
 
 #[test]
