@@ -5,6 +5,7 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod atomic;
 pub mod binfmt;
 pub mod cli;
 pub mod config;
@@ -27,3 +28,6 @@ pub mod status;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;
+
+#[cfg(test)]
+mod fuzz;

@@ -199,6 +199,7 @@ pub fn run(
                 .or_else(|| servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: None,
+            dead: Default::default(),
         },
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };

@@ -149,6 +149,7 @@ fn executor<'a>(engine: &Engine<'a>, sn: &str) -> Executor<'a> {
             rsync: engine.rsync.clone(),
             jobs: engine.jobs,
             progress: None,
+            dead: engine.dead.clone(),
         },
         owner: format!("syncaixres on {sn} (pid {})", std::process::id()),
     }

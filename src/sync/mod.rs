@@ -130,6 +130,7 @@ pub fn run(
             rsync: opts.rsync.clone(),
             jobs: 1,
             progress: None,
+            dead: Default::default(),
         };
         for line in lite::plan_lines(&engine, &opts.sn, &lite) {
             say(line);
@@ -146,6 +147,7 @@ pub fn run(
                 .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: opts.progress.then_some(&progress as _),
+            dead: Default::default(),
         };
         syslog.flush();
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
@@ -176,10 +178,13 @@ pub fn run(
         for (server, covers) in lite.published() {
             paths.entry(server).or_default().extend(covers);
         }
+        // A server found dead is not connected to again: its exports are reported not run.
+        let dead = executor.dead.all();
+        paths.retain(|server, _| !dead.contains_key(server));
         let addresses = servers::NodeAddresses {
             resolver: ctx.resolver,
         };
-        published = exports_step::publish_all(
+        let mut outcomes = exports_step::publish_all(
             &inv.servers,
             &opts.sn,
             ctx.sysroot,
@@ -187,6 +192,21 @@ pub fn run(
             &addresses,
             false,
         );
+        for (server, cause) in &dead {
+            if inv
+                .servers
+                .get(server)
+                .is_some_and(|s| s.config.exports.apply)
+            {
+                outcomes.push(exports_step::Outcome {
+                    server: server.clone(),
+                    line: format!("{server}: exports {}", execute::not_run(cause)),
+                    failed: true,
+                    failed_clients: Vec::new(),
+                });
+            }
+        }
+        published = outcomes;
         for o in &published {
             say(format!("exports: {}", o.line));
         }
