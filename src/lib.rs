@@ -21,6 +21,7 @@ pub mod redirectps;
 pub mod remote;
 pub mod rsync;
 pub mod scripts;
+pub mod sshmux;
 pub mod statelite;
 pub mod sync;
 pub mod syslog;

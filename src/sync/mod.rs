@@ -40,6 +40,7 @@ use std::time::Instant;
 
 pub use context::{this_host, Action, Context, DirState, Facts, Options, SyncError, Sysroot};
 
+use crate::sshmux::Multiplexer;
 use crate::syslog::Syslog;
 use execute::Executor;
 use report::{Report, Stages};
@@ -60,10 +61,12 @@ pub fn run(
     let db = ctx.resolver.db();
     let installdir = db.installdir()?;
     let removal = opts.action == Action::Remove;
-    let inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    let mut inv = inventory::gather(ctx, &opts.nodes, removal)?;
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
+    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &mut say);
+    let links = mux.links().to_vec();
     let redirected = match removal {
         true => redirect::Redirected::default(),
         false => {
@@ -99,6 +102,7 @@ pub fn run(
         failed: &failed,
         edits: &redirected.edits,
         plan: &plan,
+        ssh: &links,
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
@@ -141,12 +145,37 @@ pub fn run(
         stages.exports = &published;
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
+    close_connections(&mut mux, syslog);
     let report = Report::new(stages, start.elapsed().as_secs_f64());
     for line in report.failure_lines() {
         say(line);
     }
     say(report.summary());
     Ok(report)
+}
+
+/// Opens one shared ssh connection per server for a run that changes something (a dry run
+/// connects nowhere) and says how each server is reached.
+pub fn share_connections(
+    servers: &mut servers::Servers,
+    dry_run: bool,
+    say: &mut dyn FnMut(String),
+) -> Multiplexer {
+    if dry_run {
+        return Multiplexer::none();
+    }
+    let mux = Multiplexer::start(servers.values_mut().map(|s| &mut s.remote));
+    for link in mux.links() {
+        say(link.line());
+    }
+    mux
+}
+
+/// Closes the run's shared connections, logging what did not close.
+pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
+    for problem in mux.close() {
+        syslog.warning(&problem);
+    }
 }
 
 /// Compares the synced scopes again; each scope is reported with `--verify`, otherwise only
