@@ -25,4 +25,5 @@ pub mod sshmux;
 pub mod statelite;
 pub mod sync;
 pub mod syslog;
+pub mod timing;
 pub mod xcat;

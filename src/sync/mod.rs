@@ -61,7 +61,9 @@ pub fn run(
     let db = ctx.resolver.db();
     let installdir = db.installdir()?;
     let removal = opts.action == Action::Remove;
+    crate::timing::mark("before inventory");
     let mut inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    crate::timing::mark("inventory");
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
@@ -82,6 +84,7 @@ pub fn run(
             )
         }
     };
+    crate::timing::mark("redirect");
     let mut failed = inv.failed.clone();
     failed.extend(redirected.failed.iter().cloned());
     let targets: Vec<inventory::Target> = inv
@@ -94,6 +97,7 @@ pub fn run(
         true => plan::plan_remove(&targets, &inv.servers),
         false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
     };
+    crate::timing::mark("plan");
     let mut stages = Stages {
         action: opts.action,
         dry_run: opts.dry_run,
@@ -146,7 +150,9 @@ pub fn run(
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
     close_connections(&mut mux, syslog);
+    crate::timing::mark("plan lines or execution");
     let report = Report::new(stages, start.elapsed().as_secs_f64());
+    crate::timing::mark("report");
     for line in report.failure_lines() {
         say(line);
     }
