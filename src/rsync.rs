@@ -33,6 +33,14 @@ pub struct Job {
 }
 
 impl Job {
+    /// The job as a dry run shows it: its command line (with `program`), and its filter
+    /// rules on a line of their own when it has any.
+    pub fn shown(&self, program: &str) -> (String, Option<String>) {
+        let filter =
+            (!self.rules.is_empty()).then(|| format!("    filter: {}", self.rules.join(" | ")));
+        (self.command(program, None, false).display(), filter)
+    }
+
     /// The command line; `rules_file` holds [`Job::rules`] (written by the caller) and
     /// `dry_run` turns it into a comparison that changes nothing.
     pub fn command(&self, program: &str, rules_file: Option<&Path>, dry_run: bool) -> Cmd {

@@ -4,4 +4,5 @@
 pub mod filesystems;
 pub mod hosts;
 pub mod info;
+pub mod litetables;
 pub mod lsps;

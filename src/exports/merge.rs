@@ -143,6 +143,15 @@ fn roots(input: &PartInput<'_>) -> Result<BTreeMap<String, (Published, bool)>, E
         let mut clients = p.clients.clone();
         clients.sort();
         clients.dedup();
+        // The SN's exports list every client of a NIM path; a statelite path's clients are
+        // only those of the runs that published it, so a run for some nodes keeps the others.
+        if let Some((have, _)) = out.get(&path).filter(|(have, _): &&(Published, bool)| {
+            have.role.from_statelite_tables() && p.role.from_statelite_tables()
+        }) {
+            clients.extend(have.clients.iter().cloned());
+            clients.sort();
+            clients.dedup();
+        }
         let root = Published {
             path: path.clone(),
             role: p.role,
@@ -583,6 +592,55 @@ mod tests {
             again.warnings,
             ["/install/nim/paging/p/cn001: dropped, this service node no longer exports it"]
         );
+    }
+
+    #[test]
+    fn a_statemnt_shared_by_linux_and_aix_nodes_is_insecure_for_the_aix_ones_only() {
+        let part = |sn: &str, role: Role, client: &str, previous: Option<&Part>| {
+            let pubs = [published("/install/nodedata", role, &[client])];
+            let mut part = build(previous, &pubs, &aix(""), false).unwrap().part;
+            part.sn = sn.to_string();
+            part
+        };
+        let linux = part("sn1.statelite", Role::Statemnt, "10.1.2.1", None);
+        let first = part("sn1", Role::AixStatemnt, "10.1.1.3", None);
+        // A later run for another AIX node keeps the first one's grant.
+        let aix_part = part("sn1", Role::AixStatemnt, "10.1.1.4", Some(&first));
+        assert_eq!(aix_part.published[0].clients, ["10.1.1.3", "10.1.1.4"]);
+        let merged = merge_parts([&linux, &aix_part]);
+        let m = &merged.exports["/install/nodedata"];
+        let grant = |c: &str| {
+            let g = &m.export.clients[&Client::Host(c.into())];
+            (g.access, g.squash, g.insecure)
+        };
+        assert_eq!(grant("10.1.2.1"), (Access::Rw, Squash::None, false));
+        assert_eq!(grant("10.1.1.3"), (Access::Rw, Squash::None, true));
+        assert_eq!(grant("10.1.1.4"), (Access::Rw, Squash::None, true));
+        let text = crate::exports::kinds::linux::render(&merged, None)
+            .unwrap()
+            .text;
+        let entry = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            entry.contains("10.1.1.3(rw,") && entry.contains("10.1.2.1(rw,"),
+            "{text}"
+        );
+        for line in entry.split_whitespace() {
+            assert_eq!(
+                line.contains("insecure"),
+                line.starts_with("10.1.1."),
+                "{text}"
+            );
+        }
+        // A litetree read by AIX nodes: read-only, insecure.
+        let lt = part("sn1", Role::AixLitetree, "10.1.1.3", None);
+        let g = &lt.exports[0].export.clients[&Client::Host("10.1.1.3".into())];
+        assert_eq!((g.access, g.insecure), (Access::Ro, true));
+        assert_eq!(Role::Litetree.statelite(true), Role::AixLitetree);
+        assert_eq!(Role::AixStatemnt.statelite(false), Role::Statemnt);
     }
 
     #[test]

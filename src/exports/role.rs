@@ -27,6 +27,10 @@ pub enum Role {
     Statemnt,
     /// A litetree directory: read-only, root allowed.
     Litetree,
+    /// An AIX statelite node's persistent directory: as [`Role::Statemnt`], for AIX clients.
+    AixStatemnt,
+    /// A litetree directory of AIX statelite nodes: as [`Role::Litetree`], for AIX clients.
+    AixLitetree,
 }
 
 impl Role {
@@ -42,6 +46,8 @@ impl Role {
             Role::Rootimg => "rootimg",
             Role::Statemnt => "statemnt",
             Role::Litetree => "litetree",
+            Role::AixStatemnt => "aix_statemnt",
+            Role::AixLitetree => "aix_litetree",
         }
     }
 
@@ -56,14 +62,32 @@ impl Role {
     /// Whether the export comes from xCAT's statelite tables (syncstatelite's part), never
     /// from the service node's own exports, which do not hold these paths.
     pub fn from_statelite_tables(self) -> bool {
-        matches!(self, Role::Rootimg | Role::Statemnt | Role::Litetree)
+        matches!(
+            self,
+            Role::Rootimg | Role::Statemnt | Role::Litetree | Role::AixStatemnt | Role::AixLitetree
+        )
+    }
+
+    /// The role of a statelite directory for the nodes' operating system: AIX clients need
+    /// `insecure` on a Linux server, Linux clients do not. The grant is per client, so a
+    /// directory shared by both gets `insecure` for the AIX nodes only.
+    pub fn statelite(self, aix: bool) -> Role {
+        match (self, aix) {
+            (Role::Statemnt | Role::AixStatemnt, true) => Role::AixStatemnt,
+            (Role::Statemnt | Role::AixStatemnt, false) => Role::Statemnt,
+            (Role::Litetree | Role::AixLitetree, true) => Role::AixLitetree,
+            (Role::Litetree | Role::AixLitetree, false) => Role::Litetree,
+            (other, _) => other,
+        }
     }
 
     /// The access NIM (or xCAT for statelite) gives the nodes: SPOT and shared_root are
     /// mounted read-only, everything else read-write; root is always allowed.
     pub fn default_access(self) -> ClientAccess {
         let access = match self {
-            Role::Spot | Role::SharedRoot | Role::Rootimg | Role::Litetree => Access::Ro,
+            Role::Spot | Role::SharedRoot | Role::Rootimg | Role::Litetree | Role::AixLitetree => {
+                Access::Ro
+            }
             _ => Access::Rw,
         };
         let mut grant = ClientAccess::new(access, Squash::None);

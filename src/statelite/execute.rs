@@ -38,6 +38,22 @@ pub struct StepResult {
     pub seconds: f64,
 }
 
+impl StepResult {
+    /// What to tell: the result, then each finding as a warning.
+    pub fn lines(&self) -> Vec<String> {
+        let head = format!(
+            "{} {}: {} {}",
+            self.server,
+            self.label,
+            if self.ok { "ok:" } else { "FAILED:" },
+            self.detail
+        );
+        std::iter::once(head)
+            .chain(self.findings.iter().map(|f| format!("warning: {f}")))
+            .collect()
+    }
+}
+
 /// Runs syncstatelite's steps on the sync engine.
 pub struct Executor<'a> {
     /// The servers, this host's sysroot, the log, the rsync program and the pool's width.
@@ -188,6 +204,56 @@ impl Executor<'_> {
                 run.stats.deleted
             )),
         }
+    }
+
+    /// The plan as text: each step, with the rsync command (and filter) of each copy.
+    pub fn plan_lines(&self, plan: &super::plan::Plan) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &plan.steps {
+            let mut filter = None;
+            let what = match &s.kind {
+                StepKind::Copy { lock, .. } => match self.job_of(s) {
+                    Some(mut job) => {
+                        let local = self.engine.sysroot.local(&job.source);
+                        job.source = local.display().to_string();
+                        let (command, rules) = job.shown(&self.engine.rsync);
+                        filter = rules;
+                        format!("would copy under lock {lock}: {command}")
+                    }
+                    None => "not a server of this run".into(),
+                },
+                StepKind::SameFiles { path } => {
+                    format!("{path}: this host reads the server's own files, nothing to copy")
+                }
+                StepKind::Mkdir { dirs } => {
+                    format!("would create when missing: {}", dirs.join(" "))
+                }
+                StepKind::Check { dirs } => format!("would check present: {}", dirs.join(" ")),
+                StepKind::Litefile { checks } => {
+                    format!("would check {} litefile source(s)", checks.len())
+                }
+                StepKind::Refused { reason } => format!("refused: {reason}"),
+            };
+            out.push(format!("{} {}: {what}", s.server, s.label));
+            out.extend(filter);
+        }
+        out
+    }
+
+    /// Compares the copies again that changed something (every successful one with
+    /// `always`): each with its number of differences or the error.
+    pub fn verify_all<'s>(
+        &self,
+        steps: &'s [Step],
+        results: &[StepResult],
+        always: bool,
+    ) -> Vec<(&'s Step, Result<u64, String>)> {
+        steps
+            .iter()
+            .zip(results)
+            .filter(|(_, r)| r.ok && (always || r.changed > 0))
+            .filter_map(|(s, _)| self.verify(s).map(|v| (s, v)))
+            .collect()
     }
 
     /// Compares a copy again without changing anything: the number of differences.

@@ -1,8 +1,7 @@
 //! What planning needs to know about this host: its directories, and which file systems are
 //! mounted where (a file system inside an image, or `/install` mounted from the server).
 
-use crate::sync::context::{DirState, Facts as DirFacts};
-use crate::sync::Sysroot;
+use crate::sync::context::{DirState, Facts as DirFacts, Sysroot};
 
 /// A mounted file system, as `/proc/self/mountinfo` lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,7 +29,7 @@ use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
 use execute::{Executor, StepResult};
-use plan::{Finding, Plan, Target};
+use plan::{Plan, Target};
 
 /// An error that stops the run before any change (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +190,7 @@ pub fn run(
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
     for f in &report.plan.findings {
-        say(finding_line(f));
+        say(f.line());
     }
     let executor = Executor {
         engine: crate::sync::execute::Executor {
@@ -207,33 +207,22 @@ pub fn run(
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };
     if opts.dry_run {
-        for line in plan_lines(&report.plan, &executor) {
+        for line in executor.plan_lines(&report.plan) {
             say(line);
         }
     } else {
         syslog.flush();
         report.results = executor.run(&report.plan.steps);
         for res in &report.results {
-            say(format!(
-                "{} {}: {} {}",
-                res.server,
-                res.label,
-                if res.ok { "ok:" } else { "FAILED:" },
-                res.detail
-            ));
-            for f in &res.findings {
-                say(format!("warning: {f}"));
+            for line in res.lines() {
+                say(line);
             }
         }
-        for (step, res) in report.plan.steps.iter().zip(&report.results) {
-            if res.ok && (opts.verify || res.changed > 0) {
-                if let Some(v) = executor.verify(step) {
-                    if opts.verify || !matches!(v, Ok(0)) {
-                        say(format!("verify {} {}: {:?}", step.server, step.label, v));
-                    }
-                    report.verification.push((step.label.clone(), v));
-                }
+        for (step, v) in executor.verify_all(&report.plan.steps, &report.results, opts.verify) {
+            if opts.verify || !matches!(v, Ok(0)) {
+                say(format!("verify {} {}: {:?}", step.server, step.label, v));
             }
+            report.verification.push((step.label.clone(), v));
         }
     }
     publish(ctx, opts, &servers, &mut report);
@@ -244,44 +233,6 @@ pub fn run(
     report.seconds = start.elapsed().as_secs_f64();
     say(report.summary());
     Ok(report)
-}
-
-fn finding_line(f: &Finding) -> String {
-    let level = if f.failure { "FAILED" } else { "warning" };
-    format!("{}: {level}: {}", f.subject, f.message)
-}
-
-/// The plan as text: each step, with the rsync command (and filter) of each copy.
-pub fn plan_lines(plan: &Plan, executor: &Executor<'_>) -> Vec<String> {
-    use plan::StepKind;
-    let mut out = Vec::new();
-    for s in &plan.steps {
-        let mut filter = None;
-        let what = match &s.kind {
-            StepKind::Copy { lock, .. } => match executor.job_of(s) {
-                Some(job) => {
-                    let engine = &executor.engine;
-                    let (command, rules) =
-                        crate::sync::report::rsync_lines(&job, &engine.rsync, engine.sysroot);
-                    filter = rules;
-                    format!("would copy under lock {lock}: {command}")
-                }
-                None => "not a server of this run".into(),
-            },
-            StepKind::SameFiles { path } => {
-                format!("{path}: this host reads the server's own files, nothing to copy")
-            }
-            StepKind::Mkdir { dirs } => format!("would create when missing: {}", dirs.join(" ")),
-            StepKind::Check { dirs } => format!("would check present: {}", dirs.join(" ")),
-            StepKind::Litefile { checks } => {
-                format!("would check {} litefile source(s)", checks.len())
-            }
-            StepKind::Refused { reason } => format!("refused: {reason}"),
-        };
-        out.push(format!("{} {}: {what}", s.server, s.label));
-        out.extend(filter);
-    }
-    out
 }
 
 /// Publishes this host's statelite part on each server: what it published before (read back

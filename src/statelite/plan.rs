@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::facts::Facts;
 use crate::exports::{Published, Role};
-use crate::mounts::{lite, NodeMounts};
+use crate::mounts::{lite, NodeMounts, Os};
 use crate::sync::context::DirState;
 
 /// What the node needs in its image to boot past the initrd (PP:35-51, SL:823-998).
@@ -83,6 +83,14 @@ pub struct Finding {
     pub failure: bool,
 }
 
+impl Finding {
+    /// `<subject>: FAILED|warning: <message>`.
+    pub fn line(&self) -> String {
+        let level = if self.failure { "FAILED" } else { "warning" };
+        format!("{}: {level}: {}", self.subject, self.message)
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
@@ -103,9 +111,55 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     images(targets, facts, &mut plan);
+    let lite = plan_lite(targets, facts, same_host);
+    plan.steps.extend(lite.steps);
+    plan.findings.extend(lite.findings);
+    plan
+}
+
+/// Plans the statemnt and litetree parts only (AIX statelite nodes, whose image is NIM's):
+/// statemnt directories to create, litetree copies or checks, litefile checks. Their
+/// exports take the role for each node's operating system ([`Role::statelite`]).
+pub fn plan_lite(
+    targets: &[Target<'_>],
+    facts: &dyn Facts,
+    same_host: &dyn Fn(&str, &str) -> bool,
+) -> Plan {
+    let mut plan = Plan::default();
     statemnt(targets, same_host, &mut plan);
     litetree(targets, facts, same_host, &mut plan);
     plan
+}
+
+/// A node and whether it is AIX (its exports need `insecure`).
+type Client = (String, bool);
+
+fn client(t: &Target<'_>) -> Client {
+    (t.node.node.clone(), t.node.os == Os::Aix)
+}
+
+fn names(clients: &[Client]) -> Vec<String> {
+    let set: BTreeSet<&String> = clients.iter().map(|(n, _)| n).collect();
+    set.into_iter().cloned().collect()
+}
+
+/// A path for its nodes, one entry per role their operating systems need.
+fn published_for(path: &str, role: Role, clients: &[Client]) -> Vec<Published> {
+    [false, true]
+        .into_iter()
+        .filter_map(|aix| {
+            let nodes: Vec<String> = clients
+                .iter()
+                .filter(|(_, a)| *a == aix)
+                .map(|(n, _)| n.clone())
+                .collect();
+            (!nodes.is_empty()).then(|| Published {
+                path: path.to_string(),
+                role: role.statelite(aix),
+                clients: nodes,
+            })
+        })
+        .collect()
 }
 
 fn nodes_of(ts: &[&Target<'_>]) -> Vec<String> {
@@ -260,7 +314,7 @@ fn ramdisk_kind(rootimgdir: &str, server: &str, facts: &dyn Facts) -> StepKind {
 /// One mkdir step per server for the usable statemnt directories it serves; the problems of
 /// the others reported per node.
 fn statemnt(targets: &[Target<'_>], same_host: &dyn Fn(&str, &str) -> bool, plan: &mut Plan) {
-    let mut dirs: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    let mut dirs: BTreeMap<String, BTreeMap<String, Vec<Client>>> = BTreeMap::new();
     for t in targets {
         let n = t.node;
         let working = match &n.statemnt {
@@ -286,7 +340,7 @@ fn statemnt(targets: &[Target<'_>], same_host: &dyn Fn(&str, &str) -> bool, plan
                             .or_default()
                             .entry(s.dir.clone())
                             .or_default()
-                            .push(n.node.clone());
+                            .push(client(t));
                         true
                     }
                     (Some(host), true) => {
@@ -324,17 +378,17 @@ fn statemnt(targets: &[Target<'_>], same_host: &dyn Fn(&str, &str) -> bool, plan
         }
     }
     for (server, by_dir) in dirs {
-        let nodes: BTreeSet<String> = by_dir.values().flatten().cloned().collect();
+        let all: Vec<Client> = by_dir.values().flatten().cloned().collect();
         plan.steps.push(Step {
             server,
             label: "statemnt".into(),
-            nodes: nodes.into_iter().collect(),
+            nodes: names(&all),
             kind: StepKind::Mkdir {
                 dirs: by_dir.keys().cloned().collect(),
             },
             publish: by_dir
                 .iter()
-                .flat_map(|(d, ns)| published(d, Role::Statemnt, ns))
+                .flat_map(|(d, cs)| published_for(d, Role::Statemnt, cs))
                 .collect(),
         });
     }
@@ -348,7 +402,7 @@ fn litetree(
     same_host: &dyn Fn(&str, &str) -> bool,
     plan: &mut Plan,
 ) {
-    let mut dirs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    let mut dirs: BTreeMap<(String, String), Vec<Client>> = BTreeMap::new();
     let mut checks: BTreeMap<String, Vec<LitefileCheck>> = BTreeMap::new();
     let mut elsewhere: BTreeSet<(String, String, String)> = BTreeSet::new();
     for t in targets {
@@ -359,7 +413,7 @@ fn litetree(
             if same_host(host, &t.server) {
                 dirs.entry((t.server.clone(), lt.dir.clone()))
                     .or_default()
-                    .push(n.node.clone());
+                    .push(client(t));
                 trees.push(lt.dir.clone());
             } else {
                 elsewhere.insert((n.node.clone(), host.clone(), lt.dir.clone()));
@@ -400,9 +454,10 @@ fn litetree(
             failure: false,
         });
     }
-    let mut to_check: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for ((server, dir), nodes) in dirs {
-        let publish = published(&dir, Role::Litetree, &nodes);
+    let mut to_check: BTreeMap<String, BTreeMap<String, Vec<Client>>> = BTreeMap::new();
+    for ((server, dir), clients) in dirs {
+        let publish = published_for(&dir, Role::Litetree, &clients);
+        let nodes = names(&clients);
         let kind = if facts.same_files(&dir, &server) {
             Some(StepKind::SameFiles { path: dir.clone() })
         } else if facts.dir(&dir) == DirState::Full {
@@ -425,22 +480,22 @@ fn litetree(
                 publish,
             }),
             None => {
-                to_check.entry(server).or_default().insert(dir, nodes);
+                to_check.entry(server).or_default().insert(dir, clients);
             }
         }
     }
     for (server, by_dir) in to_check {
-        let nodes: BTreeSet<String> = by_dir.values().flatten().cloned().collect();
+        let all: Vec<Client> = by_dir.values().flatten().cloned().collect();
         plan.steps.push(Step {
             server,
             label: "litetree check".into(),
-            nodes: nodes.into_iter().collect(),
+            nodes: names(&all),
             kind: StepKind::Check {
                 dirs: by_dir.keys().cloned().collect(),
             },
             publish: by_dir
                 .iter()
-                .flat_map(|(d, ns)| published(d, Role::Litetree, ns))
+                .flat_map(|(d, cs)| published_for(d, Role::Litetree, cs))
                 .collect(),
         });
     }

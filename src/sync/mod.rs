@@ -29,6 +29,7 @@ pub mod context;
 pub mod execute;
 pub mod exports_step;
 pub mod inventory;
+pub mod lite;
 pub mod plan;
 pub mod pool;
 pub mod redirect;
@@ -97,6 +98,17 @@ pub fn run(
         true => plan::plan_remove(&targets, &inv.servers),
         false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
     };
+    // AIX statelite: the statemnt and litetree parts for nodes with a statelite row.
+    let mut lite = match removal {
+        true => lite::Lite::default(),
+        false => lite::plan(ctx, &targets, &inv.servers)?,
+    };
+    for f in &lite.failed {
+        say(format!("{}: FAILED: {}", f.node, f.message));
+    }
+    for f in lite.plan.findings.iter().chain(&lite.tables) {
+        say(f.line());
+    }
     crate::timing::mark("plan");
     let mut stages = Stages {
         action: opts.action,
@@ -110,10 +122,22 @@ pub fn run(
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
+        statelite: lite::Lite::default(),
     };
     let published;
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
+            say(line);
+        }
+        let engine = Executor {
+            servers: &inv.servers,
+            sysroot: ctx.sysroot,
+            syslog,
+            rsync: opts.rsync.clone(),
+            jobs: 1,
+            progress: None,
+        };
+        for line in lite::plan_lines(&engine, &opts.sn, &lite) {
             say(line);
         }
     } else {
@@ -137,11 +161,26 @@ pub fn run(
         for d in &ran.done {
             say(report::result_line(&d.result));
         }
+        if !lite.plan.steps.is_empty() {
+            lite::run(&executor, &opts.sn, &mut lite);
+            for line in lite.results.iter().flat_map(|r| r.lines()) {
+                say(line);
+            }
+        }
         if !removal {
             stages.verification = verify(&executor, &ran.done, opts.verify, &mut say);
+            for v in lite::verify(&executor, &opts.sn, &lite, opts.verify) {
+                if opts.verify || v.differences != Some(0) {
+                    say(report::verification_line(&v));
+                }
+                stages.verification.push(v);
+            }
         }
         syslog.flush();
-        let paths = exports_step::published(&ran.done);
+        let mut paths = exports_step::published(&ran.done);
+        for (server, covers) in lite.published(ctx.resolver) {
+            paths.entry(server).or_default().extend(covers);
+        }
         published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
         for o in &published {
             say(format!("exports: {}", o.line));
@@ -151,6 +190,7 @@ pub fn run(
     }
     close_connections(&mut mux, syslog);
     crate::timing::mark("plan lines or execution");
+    stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
     crate::timing::mark("report");
     for line in report.failure_lines() {

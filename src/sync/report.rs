@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::context::{Action, Sysroot};
 use super::execute::Progress;
 use super::exports_step::Outcome;
+use super::lite::Lite;
 use super::redirect::Edit;
 use super::step::{
     Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
@@ -41,6 +42,8 @@ pub struct Report {
     pub exports: Vec<String>,
     /// Servers whose exports could not be applied.
     pub exports_failed: Vec<String>,
+    /// AIX statelite: statemnt and litetree steps, the shared_roots' tables.
+    pub statelite: Lite,
     pub seconds: f64,
 }
 
@@ -58,6 +61,7 @@ pub struct Stages<'a> {
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
     pub exports: &'a [Outcome],
+    pub statelite: Lite,
 }
 
 impl Report {
@@ -81,6 +85,7 @@ impl Report {
                 .filter(|o| o.failed)
                 .map(|o| o.server.clone())
                 .collect(),
+            statelite: s.statelite,
             seconds,
         }
     }
@@ -100,6 +105,9 @@ impl Report {
                     out.entry(n).or_default().push(&r.label);
                 }
             }
+        }
+        for (node, message) in self.statelite.failures() {
+            out.entry(node).or_default().push(message);
         }
         out
     }
@@ -199,8 +207,7 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
 pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Option<String>) {
     let mut job = job.clone();
     job.source = sysroot.local(&job.source).display().to_string();
-    let filter = (!job.rules.is_empty()).then(|| format!("    filter: {}", job.rules.join(" | ")));
-    (job.command(rsync, None, false).display(), filter)
+    job.shown(rsync)
 }
 
 /// A step result as one line.

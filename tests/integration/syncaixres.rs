@@ -234,6 +234,128 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
 }
 
 #[test]
+fn aix_statelite_statemnt_and_litetree_are_made_and_exported_insecure() {
+    let lab = Lab::new("sync-aixlite");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    // cn003 (shared_root 71Bsr) is an AIX statelite node; the litefile rows are AIX's.
+    let statelite = std::fs::read_to_string(c.db.join("statelite.csv")).unwrap();
+    std::fs::write(
+        c.db.join("statelite.csv"),
+        format!("{statelite}\"cn003\",,\"$noderes.nfsserver:/install/aixdata\",,,\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        c.db.join("litefile.csv"),
+        "#image,file,options,comments,disable\n\"71Bsr\",\"/etc/hosts\",\"ro\",,\n",
+    )
+    .unwrap();
+    // Its litetree (the blank-image row: $noderes.nfsserver:/install/litetree/nodes/$node)
+    // is kept on the server by the admin.
+    c.nfs.write(
+        "install/litetree/nodes/cn003/etc/hosts",
+        "10.1.0.250 nfs1\n",
+    );
+    // The tables mkdsklsnode left in the shared_root: cn004's names its SN's address.
+    let nfs_ip = c.nfs.addr().to_string();
+    sn.write(
+        format!("{SR}/statelite.table"),
+        format!("cn003|{nfs_ip}|/install/aixdata\ncn004|10.1.0.1|/install/aixdata\nnot a row\n"),
+    );
+    sn.write(
+        format!("{SR}/litetree.table"),
+        format!("cn003|{nfs_ip}|/install/litetree/nodes/cn003\n"),
+    );
+    // A Linux server, whose exports(5) file says `insecure` per client.
+    let config = format!(
+        "syslog = false\nlog_file = \"{log}\"\nlock_dir = \"{lock}\"\n\
+         [server.nfs1.exports]\nkind = \"linux\"\nfile = \"/etc/exports.d/xcat-extnfs.exports\"\n\
+         parts_dir = \"/etc/xcat-extnfs-parts\"\nreload = [\"true\"]\n",
+        log = lab.dir().join("sn1.log").display(),
+        lock = sn.path("lock").display(),
+    );
+    sn.write("extnfs.toml", config);
+
+    let first = c.sync("sn1");
+    first.assert_success();
+    assert!(
+        first
+            .stdout
+            .contains("nfs1 statemnt: ok: created /install/aixdata"),
+        "{first}"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("nfs1 litetree check: ok: 1 present on nfs1"),
+        "{first}"
+    );
+    assert!(
+        first.stdout.contains(&format!(
+            "cn004: warning: /{SR}/statelite.table line 2: its statemnt /install/aixdata is mounted from 10.1.0.1, not from its nfsserver nfs1 ({nfs_ip})"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.stdout.contains(&format!(
+            "/{SR}/statelite.table: warning: line 3 is not a table row, ignored: `not a row`"
+        )),
+        "{first}"
+    );
+    assert!(!first.stdout.contains("cn003: warning"), "{first}");
+    let statemnt = c.nfs.path("install/aixdata");
+    let meta = std::fs::metadata(&statemnt).unwrap();
+    assert_eq!(
+        (
+            meta.is_dir(),
+            meta.permissions().mode() & 0o7777,
+            meta.uid()
+        ),
+        (true, 0o755, 0)
+    );
+
+    let exports = std::fs::read_to_string(c.nfs.path("etc/exports.d/xcat-extnfs.exports")).unwrap();
+    let entry = |path: &str| {
+        exports
+            .lines()
+            .find(|l| l.starts_with(&format!("{path} ")))
+            .unwrap_or_else(|| panic!("{path} not exported:\n{exports}"))
+            .to_string()
+    };
+    let state = entry("/install/aixdata");
+    assert!(
+        state.contains("cn003(rw,") || state.contains("10.1.1.3(rw,"),
+        "{state}"
+    );
+    for opt in ["no_root_squash", "insecure"] {
+        assert!(state.contains(opt), "{state}");
+    }
+    let tree = entry("/install/litetree/nodes/cn003");
+    assert!(tree.contains("(ro,") && tree.contains("insecure"), "{tree}");
+
+    // The node writes its persistent files; a rerun leaves them as they are.
+    c.nfs
+        .write("install/aixdata/cn003/etc/basecust", "ODM of cn003\n");
+    c.nfs.set_mode("install/aixdata/cn003", 0o700);
+    let second = c.sync("sn1");
+    second.assert_success();
+    assert!(
+        second
+            .stdout
+            .contains("nfs1 statemnt: ok: 1 directorie(s) present, nothing below them touched"),
+        "{second}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.nfs.path("install/aixdata/cn003/etc/basecust")).unwrap(),
+        "ODM of cn003\n"
+    );
+    let node_dir = std::fs::metadata(c.nfs.path("install/aixdata/cn003")).unwrap();
+    assert_eq!(node_dir.permissions().mode() & 0o7777, 0o700);
+    let again = std::fs::read_to_string(c.nfs.path("etc/exports.d/xcat-extnfs.exports")).unwrap();
+    assert_eq!(again, exports, "a rerun changes no export");
+}
+
+#[test]
 fn allocate_mode_creates_sparse_paging_files_without_copying_data() {
     let lab = Lab::new("sync-alloc");
     let c = Cluster::new(&lab);

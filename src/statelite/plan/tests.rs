@@ -205,3 +205,50 @@ fn litefile_checks_look_in_the_nodes_litetrees_in_priority_order() {
         .iter()
         .all(|c| !(c.node == "ln004" && c.file == "/etc/motd")));
 }
+
+#[test]
+fn the_lite_part_alone_gives_aix_nodes_their_own_roles() {
+    let m = model();
+    let mut aix = m.nodes[0].clone();
+    aix.node = "cn003".into();
+    aix.os = crate::mounts::Os::Aix;
+    aix.linux = None;
+    let nodes = [m.nodes[0].clone(), aix];
+    let targets: Vec<Target<'_>> = nodes
+        .iter()
+        .map(|n| Target {
+            node: n,
+            server: "nfs1".into(),
+        })
+        .collect();
+    let p = plan_lite(&targets, &good(), &|a, b| a == b);
+    assert!(
+        p.steps.iter().all(|s| !s.label.starts_with("rootimg")),
+        "no image in the lite part: {:?}",
+        p.steps
+    );
+    let steps = by_label(&p);
+    let statemnt = steps["statemnt"];
+    assert_eq!(statemnt.nodes, ["cn003", "ln001"]);
+    let roles: Vec<(Role, Vec<String>)> = statemnt
+        .publish
+        .iter()
+        .map(|p| (p.role, p.clients.clone()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (Role::Statemnt, vec!["ln001".to_string()]),
+            (Role::AixStatemnt, vec!["cn003".to_string()])
+        ]
+    );
+    let site = steps["litetree /install/litetree/site"];
+    let roles: BTreeSet<Role> = site.publish.iter().map(|p| p.role).collect();
+    assert_eq!(roles, BTreeSet::from([Role::Litetree, Role::AixLitetree]));
+    let f = Finding {
+        subject: "cn003".into(),
+        message: "m".into(),
+        failure: false,
+    };
+    assert_eq!(f.line(), "cn003: warning: m");
+}
