@@ -23,10 +23,12 @@ pub mod redirectps;
 pub mod remote;
 pub mod rsync;
 pub mod scripts;
+pub mod sshmux;
 pub mod statelite;
 pub mod status;
 pub mod sync;
 pub mod syslog;
+pub mod timing;
 pub mod xcat;
 
 #[cfg(test)]

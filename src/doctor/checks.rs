@@ -89,6 +89,7 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         rsync: "rsync".into(),
         jobs: opts.jobs,
         progress: None,
+        dead: Default::default(),
     };
     let (aix, linux): (Vec<&NodeMounts>, Vec<&NodeMounts>) = on
         .values()
@@ -457,6 +458,7 @@ fn linux_checks(
             rsync: engine.rsync.clone(),
             jobs: engine.jobs,
             progress: None,
+            dead: Default::default(),
         },
         owner: "extnfs doctor".into(),
     };

@@ -73,6 +73,8 @@ pub struct Report {
     pub results: Vec<StepResult>,
     /// Copies compared again: label and differences (or the error).
     pub verification: Vec<(String, Result<u64, String>)>,
+    /// How each ssh server was reached: connections opened, shared or not.
+    pub ssh: Vec<crate::sshmux::Link>,
     pub exports: Vec<String>,
     pub exports_failed: Vec<String>,
     pub seconds: f64,
@@ -182,7 +184,9 @@ pub fn run(
     for f in &report.failed {
         say(format!("{}: FAILED: {}", f.node, f.message));
     }
-    let servers = book.servers;
+    let mut servers = book.servers;
+    let mut mux = crate::sync::share_connections(&mut servers, opts.dry_run, &mut say);
+    report.ssh = mux.links().to_vec();
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
     for f in &report.plan.findings {
@@ -226,6 +230,7 @@ pub fn run(
     if !opts.dry_run {
         stamps(ctx, opts, &targets, &servers, &report, &mut say);
     }
+    crate::sync::close_connections(&mut mux, syslog);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }

@@ -290,7 +290,7 @@ impl Executor<'_> {
     /// Creates missing paging files on the server as sparse files of the SN's sizes.
     fn allocate(&self, server: &Server, step: &Step, dirs: &[String], r: &mut StepResult) {
         let remote = &server.remote;
-        let mut input = String::new();
+        let mut wanted = Vec::new();
         for dir in dirs {
             let files = match local_files(&self.sysroot.local(dir)) {
                 Ok(f) => f,
@@ -301,19 +301,18 @@ impl Executor<'_> {
             };
             for (rel, meta) in files {
                 use std::os::unix::fs::MetadataExt;
-                let path = remote.path(&format!("{dir}/{rel}"));
-                input.push_str(&format!(
-                    "{} {:o} {} {} {path}\n",
-                    meta.len(),
-                    meta.mode() & 0o7777,
-                    meta.uid(),
-                    meta.gid()
-                ));
+                wanted.push(scripts::Allocation {
+                    size: meta.len(),
+                    mode: meta.mode() & 0o7777,
+                    uid: meta.uid(),
+                    gid: meta.gid(),
+                    path: remote.path(&format!("{dir}/{rel}")),
+                });
             }
         }
         let cmd = remote
             .script(scripts::ALLOCATE, &[] as &[&str])
-            .stdin_bytes(input);
+            .stdin_bytes(scripts::allocation_input(wanted));
         self.remote_script(step, &cmd, r);
     }
 
@@ -393,6 +392,7 @@ impl Executor<'_> {
                     label: d.step.label.clone(),
                     differences: None,
                     error: Some(not_run(&cause)),
+                    items: Vec::new(),
                 }
             } else if d.result.changes == 0 && !always {
                 Verification {

@@ -42,6 +42,7 @@ use std::time::Instant;
 
 pub use context::{this_host, Action, Context, DirState, Facts, Options, SyncError, Sysroot};
 
+use crate::sshmux::Multiplexer;
 use crate::syslog::Syslog;
 use execute::Executor;
 use report::{Report, Stages};
@@ -62,10 +63,14 @@ pub fn run(
     let db = ctx.resolver.db();
     let installdir = db.installdir()?;
     let removal = opts.action == Action::Remove;
-    let inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    crate::timing::mark("before inventory");
+    let mut inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    crate::timing::mark("inventory");
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
+    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &mut say);
+    let links = mux.links().to_vec();
     let redirected = match removal {
         true => redirect::Redirected::default(),
         false => {
@@ -81,6 +86,7 @@ pub fn run(
             )
         }
     };
+    crate::timing::mark("redirect");
     let mut failed = inv.failed.clone();
     failed.extend(redirected.failed.iter().cloned());
     let targets: Vec<inventory::Target> = inv
@@ -104,6 +110,7 @@ pub fn run(
     for f in lite.plan.findings.iter().chain(&lite.tables) {
         say(f.line());
     }
+    crate::timing::mark("plan");
     let mut stages = Stages {
         action: opts.action,
         dry_run: opts.dry_run,
@@ -112,6 +119,7 @@ pub fn run(
         failed: &failed,
         edits: &redirected.edits,
         plan: &plan,
+        ssh: &links,
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
@@ -213,6 +221,7 @@ pub fn run(
         stages.exports = &published;
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
+    crate::timing::mark("plan lines or execution");
     stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
     if !opts.dry_run && !removal {
@@ -231,11 +240,38 @@ pub fn run(
             }
         }
     }
+    // The stamps above still use the shared connections.
+    close_connections(&mut mux, syslog);
+    crate::timing::mark("report");
     for line in report.failure_lines() {
         say(line);
     }
     say(report.summary());
     Ok(report)
+}
+
+/// Opens one shared ssh connection per server for a run that changes something (a dry run
+/// connects nowhere) and says how each server is reached.
+pub fn share_connections(
+    servers: &mut servers::Servers,
+    dry_run: bool,
+    say: &mut dyn FnMut(String),
+) -> Multiplexer {
+    if dry_run {
+        return Multiplexer::none();
+    }
+    let mux = Multiplexer::start(servers.values_mut().map(|s| &mut s.remote));
+    for link in mux.links() {
+        say(link.line());
+    }
+    mux
+}
+
+/// Closes the run's shared connections, logging what did not close.
+pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
+    for problem in mux.close() {
+        syslog.warning(&problem);
+    }
 }
 
 /// Compares the synced scopes again; each scope is reported with `--verify`, otherwise only

@@ -882,3 +882,64 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Processes whose command line mentions `dir` (an ssh master on a control socket in it).
+fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if line.contains(&needle) {
+            found.push(line);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_run_opens_one_ssh_connection_per_server_and_leaves_no_master_behind() {
+    let lab = Lab::new("sync-mux");
+    let c = Cluster::new(&lab);
+    let tmp = lab.dir().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let run = |config: Option<&str>| {
+        let sn = c.sn("sn1");
+        let original = std::fs::read_to_string(sn.path("extnfs.toml")).unwrap();
+        if let Some(extra) = config {
+            sn.write("extnfs.toml", format!("{original}{extra}"));
+        }
+        let before = c.nfs.ssh_logins();
+        let out = c
+            .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+            .env("TMPDIR", &tmp)
+            .args(["--format", "json"])
+            .run_bounded();
+        sn.write("extnfs.toml", original);
+        let logins = c.nfs.ssh_logins() - before;
+        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+        assert!(left.is_empty(), "control directory left: {left:?}\n{out}");
+        let procs = processes_mentioning(&tmp);
+        assert!(procs.is_empty(), "still running: {procs:?}\n{out}");
+        (out, logins)
+    };
+    // Initial sync: rsyncs, allocation, verification and exports over one connection.
+    let (out, logins) = run(None);
+    out.assert_success();
+    assert_eq!(logins, 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        json["ssh"],
+        serde_json::json!([{"server": "nfs1", "shared": true, "connections": 1}])
+    );
+    // A resync with nothing to do.
+    let (out, logins) = run(None);
+    out.assert_success();
+    assert_eq!(logins, 1, "{out}");
+    // A run whose transfers fail on the server closes its connection all the same.
+    let (out, logins) = run(Some("[server.nfs1]\nrsync_path = \"/nonexistent/rsync\"\n"));
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(logins, 1, "{out}");
+}
