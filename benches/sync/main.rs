@@ -6,6 +6,8 @@
 //! `SYNC_BENCH_PLAN_NODES` (default 10000), `SYNC_BENCH_METHODS` (comma-separated numbers of
 //! [`Method::ALL`], from 1; default all), `SYNC_BENCH_REPORTS` (a directory to keep each
 //! syncaixres run's JSON report in).
+//! `cargo bench --bench sync -- rootimg` runs only the Linux statelite rootimg scenario
+//! (`rootimg.rs`).
 
 #[path = "../../tests/integration/support/mod.rs"]
 mod support;
@@ -14,6 +16,7 @@ mod cluster;
 mod measure;
 mod methods;
 mod report;
+mod rootimg;
 
 use std::fs;
 use std::path::PathBuf;
@@ -435,6 +438,9 @@ fn median_seconds(runs: usize, mut work: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    if rootimg::selected() {
+        return rootimg::main();
+    }
     let settings = Settings::from_env();
     let shape = Shape {
         nodes_per_sn: settings.nodes_per_sn,
