@@ -132,24 +132,37 @@ impl SetupError {
     }
 }
 
-/// What `extnfs exports` works on: one server's remote access and exports settings, and
-/// this SN's exports with its name (none with `--no-local`).
-pub struct ExportsTarget {
+/// One server `extnfs exports` works on: its remote access and exports settings.
+pub struct ExportsServer {
+    pub name: String,
     pub remote: crate::remote::Remote,
     pub settings: crate::exports::ExportsSettings,
+}
+
+/// What `extnfs exports` works on: its servers (`--server`, else those of the nodes this
+/// host serves), this SN's exports with its name (none with `--no-local`), and the xCAT
+/// tables that give the nodes' addresses.
+pub struct ExportsTarget {
+    pub servers: Vec<ExportsServer>,
     pub local: Option<crate::exports::SnExports>,
     pub sn: String,
+    pub db: Db,
+    /// Nodes whose server could not be used while working out the servers.
+    pub notes: Vec<String>,
 }
 
 impl ExportsTarget {
-    /// Loads the configuration and routes the log to stderr; the server is `server`, else the
-    /// configuration's only one; this SN's exports are read under `sysroot` unless `no_local`.
+    /// Loads the configuration and routes the log to stderr. The servers are `server`, else
+    /// the `noderes.nfsserver` of the nodes this host serves (every node's with `no_local`,
+    /// a run on the management node); this SN's exports are read under `sysroot` unless
+    /// `no_local`.
     pub fn open(
         config: Option<&std::path::Path>,
         server: Option<&str>,
         no_local: bool,
         sysroot: &std::path::Path,
         sn: Option<String>,
+        db: Option<&std::path::Path>,
     ) -> Result<ExportsTarget, SetupError> {
         let config = Config::load(config)?;
         let syslog = Syslog::new(
@@ -158,22 +171,49 @@ impl ExportsTarget {
             config.log_file.clone(),
         );
         syslog::route_log(syslog, "extnfs: ", syslog::Output::Stderr);
-        let name = match server {
-            Some(s) => s.to_string(),
+        let sn = sn.unwrap_or_else(crate::sync::this_host);
+        let db = Db::open(db);
+        let mut notes = Vec::new();
+        let names: Vec<String> = match server {
+            Some(s) => vec![s.to_string()],
             None => {
-                let names: Vec<&str> = config.server_names().collect();
-                match names.as_slice() {
-                    [one] => one.to_string(),
-                    _ => Err(UsageError(format!(
-                        "name the server with --server (the configuration has {} server tables)",
-                        names.len()
-                    )))?,
+                let resolver = Resolver::new(&db);
+                let host = crate::sync::this_host();
+                let me = crate::sync::servers::ThisHost::new(&[&sn, &host]);
+                let served = crate::sync::servers::servers_of_served_nodes(
+                    &config,
+                    &resolver,
+                    &|name| me.is(name),
+                    no_local,
+                )
+                .map_err(|e| UsageError(format!("{e}; name the server with --server")))?;
+                notes.extend(served.notes);
+                if served.servers.is_empty() {
+                    let whose = match no_local {
+                        true => "no node",
+                        false => {
+                            "none of the nodes this host serves (noderes.servicenode or \
+                                  noderes.xcatmaster naming it)"
+                        }
+                    };
+                    Err(UsageError(format!(
+                        "no server found: {whose} has an external noderes.nfsserver; name the \
+                         server with --server"
+                    )))?;
                 }
+                served.servers.into_iter().collect()
             }
         };
-        crate::host::validate_hostname(&name)?;
-        let server = config.server(&name);
-        let remote = crate::remote::Remote::new(&server)?;
+        let mut servers = Vec::new();
+        for name in names {
+            crate::host::validate_hostname(&name)?;
+            let server = config.server(&name);
+            servers.push(ExportsServer {
+                remote: crate::remote::Remote::new(&server)?,
+                settings: server.exports,
+                name,
+            });
+        }
         let local = match no_local {
             true => None,
             false => Some(crate::exports::SnExports::read_under(
@@ -181,18 +221,24 @@ impl ExportsTarget {
             )?),
         };
         Ok(ExportsTarget {
-            remote,
-            settings: server.exports,
+            servers,
             local,
-            sn: sn.unwrap_or_else(crate::sync::this_host),
+            sn,
+            db,
+            notes,
         })
     }
 
-    /// This SN's exports with its name, as the exports code takes them.
-    pub fn local_sn(&self) -> Option<crate::exports::LocalSn<'_>> {
+    /// This SN's exports with its name, as the exports code takes them; the nodes'
+    /// addresses come from `addresses`.
+    pub fn local_sn<'a>(
+        &'a self,
+        addresses: &'a dyn crate::exports::ClientAddresses,
+    ) -> Option<crate::exports::LocalSn<'a>> {
         self.local.as_ref().map(|exports| crate::exports::LocalSn {
             name: &self.sn,
             exports,
+            addresses,
         })
     }
 }

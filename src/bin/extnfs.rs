@@ -10,6 +10,7 @@ use xcat_extnfs::exports;
 use xcat_extnfs::mounts;
 use xcat_extnfs::nim::Nim;
 use xcat_extnfs::sync::report::Format;
+use xcat_extnfs::sync::servers::NodeAddresses;
 use xcat_extnfs::xcat::{nodels::nodels, Db, Resolver};
 
 /// Keep xCAT diskless and statelite nodes up when a service node dies.
@@ -76,10 +77,14 @@ enum ExportsAction {
 
 #[derive(clap::Args)]
 struct ExportsArgs {
-    /// The server, as noderes.nfsserver names it (default: the one server of the
-    /// configuration file).
+    /// The server, as noderes.nfsserver names it (default: each server of the nodes this
+    /// host serves, by noderes.servicenode or noderes.xcatmaster; with --no-local, of every
+    /// node).
     #[arg(long, value_name = "NAME")]
     server: Option<String>,
+    /// Read tables from a dumpxCATdb directory instead of running tabdump.
+    #[arg(long, value_name = "DIR")]
+    db: Option<PathBuf>,
     /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -156,18 +161,41 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             let server = args.server.as_deref();
             let config = args.config.as_deref();
             let sn = args.sn.clone();
-            let t = ExportsTarget::open(config, server, args.no_local, sysroot, sn)?;
-            match apply {
-                true => println!(
-                    "{}",
-                    exports::apply_for_server(&t.remote, &t.settings, t.local_sn(), false)?
-                ),
-                false => print!(
-                    "{}",
-                    exports::render_for_server(&t.remote, &t.settings, t.local_sn())?
-                ),
+            let db = args.db.as_deref();
+            let t = ExportsTarget::open(config, server, args.no_local, sysroot, sn, db)?;
+            for note in &t.notes {
+                eprintln!("extnfs: note: {note}");
             }
-            Ok(exit::SUCCESS)
+            let resolver = Resolver::new(&t.db);
+            let addresses = NodeAddresses {
+                resolver: &resolver,
+            };
+            let local = t.local_sn(&addresses);
+            // Each server in turn; one that fails does not stop the others.
+            let mut code = exit::SUCCESS;
+            for s in &t.servers {
+                let done = match apply {
+                    true => exports::apply_for_server(&s.remote, &s.settings, local, false).map(
+                        |report| {
+                            println!("{report}");
+                            report.failed_clients.is_empty()
+                        },
+                    ),
+                    false => exports::render_for_server(&s.remote, &s.settings, local)
+                        .map(|text| print!("{text}"))
+                        .map(|()| true),
+                };
+                match done {
+                    Ok(true) => {}
+                    Ok(false) => code = code.max(exit::FAILURE),
+                    Err(e) if t.servers.len() == 1 => return Err(e.into()),
+                    Err(e) => {
+                        eprintln!("extnfs: {e}");
+                        code = code.max(e.exit_status());
+                    }
+                }
+            }
+            Ok(code)
         }
         Command::Install(args) => Ok(xcat_extnfs::install::run_stdio(&args)?),
         Command::Completion { shell } => {

@@ -40,6 +40,31 @@ impl ServerKind {
     }
 }
 
+/// How exports name their host clients (`clients = "..."`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientNames {
+    /// The default: a name the server resolves stays a name; the others become the node's
+    /// address (xCAT's `hosts` table, else this SN's resolver).
+    #[default]
+    Auto,
+    /// Always names; a name the server cannot resolve stops the run, nothing changed.
+    Names,
+    /// Always addresses (the `hosts` table, else this SN's resolver).
+    Addresses,
+}
+
+impl ClientNames {
+    /// The name the configuration file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientNames::Auto => "auto",
+            ClientNames::Names => "names",
+            ClientNames::Addresses => "addresses",
+        }
+    }
+}
+
 impl std::fmt::Display for ServerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -72,10 +97,26 @@ pub struct ExportsSettings {
     pub export_id_base: u16,
     /// Ganesha only: the FSAL of every export (`VFS`, `GPFS`, ...).
     pub ganesha_fsal: String,
-    /// Write clients as the addresses this SN resolves them to instead of names.
-    pub resolve_clients: bool,
+    /// How host clients are named: `auto` (default), `names` or `addresses`; see
+    /// [`ClientNames`] and [`ExportsSettings::client_names`].
+    pub clients: Option<ClientNames>,
+    /// The older spelling: `true` is `clients = "addresses"`, `false` is `clients = "names"`.
+    pub resolve_clients: Option<bool>,
     /// Seconds to wait for another SN's run to release the server's lock.
     pub lock_timeout: u64,
+}
+
+impl ExportsSettings {
+    /// How host clients are named: `clients`, else the older `resolve_clients`, else auto.
+    /// (`exports::kinds` refuses the two set to different things.)
+    pub fn client_names(&self) -> ClientNames {
+        match (self.clients, self.resolve_clients) {
+            (Some(c), _) => c,
+            (None, Some(true)) => ClientNames::Addresses,
+            (None, Some(false)) => ClientNames::Names,
+            (None, None) => ClientNames::Auto,
+        }
+    }
 }
 
 impl Default for ExportsSettings {
@@ -89,7 +130,8 @@ impl Default for ExportsSettings {
             fsid: None,
             export_id_base: 100,
             ganesha_fsal: "VFS".to_string(),
-            resolve_clients: false,
+            clients: None,
+            resolve_clients: None,
             lock_timeout: 300,
         }
     }

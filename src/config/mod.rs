@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use exports::{ExportsSettings, ServerKind};
+pub use exports::{ClientNames, ExportsSettings, ServerKind};
 
 /// Where the configuration lives unless [`ENV_VAR`] names another file.
 pub const DEFAULT_PATH: &str = "/etc/xcat/extnfs.toml";

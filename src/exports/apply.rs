@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::clients::{self, ClientAddresses, LeftOut, Naming};
 use super::error::ExportsError;
 use super::kinds::{RenderInput, Rendered};
 use super::local::SnExports;
@@ -13,7 +14,7 @@ use super::merge::{build_part, merge_parts, Merged, Part, PartInput};
 use super::model::{sec_names, Access, Client, ClientAccess, Squash};
 use super::role::Published;
 use super::server::{self, Current, Expect, Lock, State};
-use crate::config::exports::{ExportsSettings, ServerKind};
+use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 use crate::process::Cmd;
 use crate::remote::Remote;
 
@@ -22,6 +23,8 @@ pub struct Update<'a> {
     pub sn: &'a str,
     pub published: &'a [Published],
     pub exports: &'a SnExports,
+    /// The nodes' addresses, for clients not named by their names.
+    pub addresses: &'a dyn ClientAddresses,
 }
 
 /// What a run did (or, with `dry_run`, would do).
@@ -39,6 +42,9 @@ pub struct ApplyReport {
     /// The commands run on the server (or that would be), as typed in a shell.
     pub commands: Vec<String>,
     pub warnings: Vec<String>,
+    /// Clients of this SN's part left out because nobody knows their address, one line
+    /// each: their nodes failed, the other exports were applied.
+    pub failed_clients: Vec<LeftOut>,
 }
 
 impl fmt::Display for ApplyReport {
@@ -68,6 +74,9 @@ impl fmt::Display for ApplyReport {
         for w in &self.warnings {
             write!(f, "\n  warning: {w}")?;
         }
+        for c in &self.failed_clients {
+            write!(f, "\n  FAILED: {c}")?;
+        }
         Ok(())
     }
 }
@@ -80,8 +89,8 @@ struct Decision {
     merged: Merged,
     rendered: Rendered,
     file_changed: bool,
-    /// Host names new in this SN's part, to check on the server.
-    new_names: Vec<String>,
+    /// How this SN's host clients were named.
+    naming: Naming,
     warnings: Vec<String>,
 }
 
@@ -103,7 +112,6 @@ pub fn run(
         )?),
     };
     let (state, decision) = read_and_decide(remote, settings, update.as_ref())?;
-    check_names(remote, &decision)?;
     let mut report = ApplyReport {
         server: remote.name().to_string(),
         kind: settings.kind,
@@ -113,6 +121,7 @@ pub fn run(
         file_changed: decision.file_changed,
         commands: Vec::new(),
         warnings: decision.warnings.clone(),
+        failed_clients: decision.naming.failures(),
     };
     match dry_run {
         true => report.commands = planned_commands(remote, settings, &decision),
@@ -175,19 +184,24 @@ fn decide(
     let mut parts = state.parts.clone();
     let mut warnings = Vec::new();
     let mut part_change = None;
-    let mut new_names = Vec::new();
+    let mut naming = Naming::default();
     if let Some(u) = update {
         let previous = parts.remove(u.sn);
-        let built = build_part(&PartInput {
+        let mut built = build_part(&PartInput {
             sn: u.sn,
             previous: previous.as_ref(),
             published: u.published,
             exports: u.exports,
-            resolve_clients: settings.resolve_clients,
             resolver: &crate::host::resolve,
         })?;
         warnings.extend(built.warnings);
-        new_names = host_names(&built.part, previous.as_ref());
+        naming = name_clients(remote, settings, u, &mut built.part, previous.as_ref())?;
+        if settings.client_names() == ClientNames::Auto {
+            warnings.extend(naming.note(remote.name()));
+        }
+        for path in &naming.emptied {
+            warnings.push(format!("{path}: not exported, it has no clients left"));
+        }
         let text = match built.part.published.is_empty() {
             true => None,
             false => Some(built.part.to_json()),
@@ -213,25 +227,58 @@ fn decide(
         merged,
         rendered,
         file_changed,
-        new_names,
+        naming,
         warnings,
     })
 }
 
-/// Host names (not addresses) in `part` that `previous` did not have.
-fn host_names(part: &Part, previous: Option<&Part>) -> Vec<String> {
-    let names = |p: &Part| -> BTreeSet<String> {
-        p.exports
+/// Names the host clients of this SN's new `part` as the settings say (see
+/// [`ClientNames`]). The server checks the names `previous` did not have, one remote
+/// round trip per chunk of names: with `names`, one it cannot resolve stops the run; with
+/// `auto`, those become addresses. With `addresses`, every name does, and nothing is asked.
+fn name_clients(
+    remote: &Remote,
+    settings: &ExportsSettings,
+    update: &Update<'_>,
+    part: &mut Part,
+    previous: Option<&Part>,
+) -> Result<Naming, ExportsError> {
+    let names = clients::host_names(part);
+    let mode = settings.client_names();
+    if mode == ClientNames::Addresses {
+        return Ok(clients::to_addresses(part, &names, update.addresses));
+    }
+    let old = previous.map(clients::host_names).unwrap_or_default();
+    let new: Vec<String> = names.difference(&old).cloned().collect();
+    let bad: BTreeSet<String> = server::unresolvable(remote, &new)?.into_iter().collect();
+    if bad.is_empty() {
+        return Ok(Naming::default());
+    }
+    match mode {
+        ClientNames::Names => Err(unresolved(remote, part, &bad)),
+        _ => Ok(clients::to_addresses(part, &bad, update.addresses)),
+    }
+}
+
+/// The failure of `clients = "names"`: each name the server cannot resolve, with the
+/// exports of this SN's part that list it.
+fn unresolved(remote: &Remote, part: &Part, bad: &BTreeSet<String>) -> ExportsError {
+    let mut clients = Vec::new();
+    for pe in &part.exports {
+        for name in bad
             .iter()
-            .flat_map(|e| e.export.clients.keys())
-            .filter_map(|c| match c {
-                Client::Host(h) if h.parse::<std::net::IpAddr>().is_err() => Some(h.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let old = previous.map(names).unwrap_or_default();
-    names(part).difference(&old).cloned().collect()
+            .filter(|n| pe.export.clients.contains_key(&Client::Host((*n).clone())))
+        {
+            clients.push(format!(
+                "{name} (export {} from {}, {})",
+                pe.export.path, part.sn, pe.source
+            ));
+        }
+    }
+    ExportsError::ServerResolve {
+        server: remote.name().to_string(),
+        clients,
+    }
 }
 
 /// Renders for the server's kind from the merged parts and the file now on the server.
@@ -260,32 +307,6 @@ fn reload_command(settings: &ExportsSettings, remote: &Remote) -> Option<Vec<Str
         (None, true) => Vec::new(),
     };
     Some(argv).filter(|a| !a.is_empty())
-}
-
-/// Fails when the server cannot resolve a host name this SN's part newly lists.
-fn check_names(remote: &Remote, decision: &Decision) -> Result<(), ExportsError> {
-    let bad = server::unresolvable(remote, &decision.new_names)?;
-    if bad.is_empty() {
-        return Ok(());
-    }
-    let mut clients = Vec::new();
-    for part in decision.parts.values() {
-        for pe in &part.exports {
-            for name in bad
-                .iter()
-                .filter(|n| pe.export.clients.contains_key(&Client::Host((*n).clone())))
-            {
-                clients.push(format!(
-                    "{name} (export {} from {}, {})",
-                    pe.export.path, part.sn, pe.source
-                ));
-            }
-        }
-    }
-    Err(ExportsError::ServerResolve {
-        server: remote.name().to_string(),
-        clients,
-    })
 }
 
 /// The commands that make a changed configuration live, in order.

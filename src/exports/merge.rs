@@ -64,9 +64,8 @@ pub struct PartInput<'a> {
     /// The paths just synced.
     pub published: &'a [Published],
     pub exports: &'a SnExports,
-    /// Write clients as addresses ([`crate::config::ExportsSettings::resolve_clients`]).
-    pub resolve_clients: bool,
-    /// Host name to addresses (the system resolver outside tests).
+    /// Host name to addresses, for subnets named by a host (the system resolver outside
+    /// tests). How host clients are named is decided later (`exports::clients`).
     pub resolver: &'a dyn Fn(&str) -> Vec<IpAddr>,
 }
 
@@ -257,7 +256,7 @@ fn role_default(root: &Published, source: &str) -> Result<PartExport, ExportsErr
     })
 }
 
-/// Resolves what must be an address, marks AIX nodes' unprivileged ports.
+/// Resolves subnets named by a host, marks AIX nodes' unprivileged ports.
 fn finish(pe: &mut PartExport, input: &PartInput<'_>) -> Result<(), ExportsError> {
     let clients = std::mem::take(&mut pe.export.clients);
     for (client, mut grant) in clients {
@@ -278,14 +277,11 @@ fn finish(pe: &mut PartExport, input: &PartInput<'_>) -> Result<(), ExportsError
     Ok(())
 }
 
-/// The client itself, or its addresses: always for a subnet named by a host, for host
-/// names when asked to. `[None]` when a name does not resolve.
+/// The client itself, or for a subnet named by a host, the subnet of each of its addresses.
+/// `[None]` when the name does not resolve.
 fn resolve_client(client: &Client, input: &PartInput<'_>) -> Vec<Option<Client>> {
     let (name, prefix) = match client {
-        Client::Network { addr, prefix } if client.needs_address() => (addr, Some(*prefix)),
-        Client::Host(name) if input.resolve_clients && name.parse::<IpAddr>().is_err() => {
-            (name, None)
-        }
+        Client::Network { addr, prefix } if client.needs_address() => (addr, *prefix),
         _ => return vec![Some(client.clone())],
     };
     let addrs = (input.resolver)(name);
@@ -294,10 +290,7 @@ fn resolve_client(client: &Client, input: &PartInput<'_>) -> Vec<Option<Client>>
     }
     addrs
         .into_iter()
-        .map(|ip| match prefix {
-            Some(p) => Client::network(&ip.to_string(), &p.to_string()).ok(),
-            None => Some(Client::Host(ip.to_string())),
-        })
+        .map(|ip| Client::network(&ip.to_string(), &prefix.to_string()).ok())
         .collect()
 }
 
@@ -485,14 +478,12 @@ mod tests {
         previous: Option<&Part>,
         pubs: &[Published],
         sn: &SnExports,
-        resolve: bool,
     ) -> Result<BuiltPart, ExportsError> {
         build_part(&PartInput {
             sn: "sn1",
             previous,
             published: pubs,
             exports: sn,
-            resolve_clients: resolve,
             resolver: &fake_dns,
         })
     }
@@ -512,7 +503,7 @@ mod tests {
             published(&format!("{ROOTS}/"), Role::Root, &["cn001", "cn002"]),
             published("/install/nim/paging/p/cn001", Role::Paging, &["cn001"]),
         ];
-        let built = build(None, &pubs, &sn, false).unwrap();
+        let built = build(None, &pubs, &sn).unwrap();
         let paths: Vec<&str> = built
             .part
             .exports
@@ -554,7 +545,7 @@ mod tests {
             published("/install/litetree/site", Role::Litetree, &["ln001"]),
             published("/install/nim/paging/p/cn001", Role::Paging, &["cn001"]),
         ];
-        let built = build(None, &pubs, &sn, false).unwrap();
+        let built = build(None, &pubs, &sn).unwrap();
         assert_eq!(built.warnings.len(), 1, "{:?}", built.warnings);
         assert!(
             built.warnings[0].starts_with("/install/nim/paging/p/cn001: ")
@@ -586,7 +577,7 @@ mod tests {
         }
         // A later run keeps them without a word; only the NIM path the SN stopped
         // exporting goes.
-        let again = build(Some(&built.part), &[], &aix(""), false).unwrap();
+        let again = build(Some(&built.part), &[], &aix("")).unwrap();
         assert_eq!(again.part.exports.len(), 3, "{:?}", again.warnings);
         assert_eq!(
             again.warnings,
@@ -598,7 +589,7 @@ mod tests {
     fn a_statemnt_shared_by_linux_and_aix_nodes_is_insecure_for_the_aix_ones_only() {
         let part = |sn: &str, role: Role, client: &str, previous: Option<&Part>| {
             let pubs = [published("/install/nodedata", role, &[client])];
-            let mut part = build(previous, &pubs, &aix(""), false).unwrap().part;
+            let mut part = build(previous, &pubs, &aix("")).unwrap().part;
             part.sn = sn.to_string();
             part
         };
@@ -653,10 +644,10 @@ mod tests {
             published(ROOTS, Role::Root, &["cn001", "cn002"]),
             published("/install/nim/paging/p/cn002", Role::Paging, &["cn002"]),
         ];
-        let first = build(None, &pubs, &before, false).unwrap().part;
+        let first = build(None, &pubs, &before).unwrap().part;
         assert_eq!(first.exports.len(), 3);
         let after = aix(&format!("{ROOTS}/cn001 -root=cn001,access=cn001\n"));
-        let again = build(Some(&first), &[], &after, false).unwrap();
+        let again = build(Some(&first), &[], &after).unwrap();
         let paths: Vec<&str> = again
             .part
             .exports
@@ -675,7 +666,7 @@ mod tests {
     #[test]
     fn an_unparsed_line_for_a_published_path_stops_everything() {
         let sn = aix(&format!("{SPOT} -ro,frob\n/other -frob\n"));
-        let err = build(None, &[published(SPOT, Role::Spot, &["cn001"])], &sn, false)
+        let err = build(None, &[published(SPOT, Role::Spot, &["cn001"])], &sn)
             .err()
             .unwrap();
         let text = err.to_string();
@@ -683,35 +674,36 @@ mod tests {
             text.contains("line 1") && text.contains("frob") && text.contains(SPOT),
             "{text}"
         );
-        assert!(build(None, &[published("/x", Role::Spot, &["a"])], &sn, false).is_ok());
+        assert!(build(None, &[published("/x", Role::Spot, &["a"])], &sn).is_ok());
     }
 
     #[test]
-    fn clients_are_resolved_when_asked() {
+    fn host_clients_stay_names_and_subnets_named_by_a_host_are_resolved() {
         let sn = aix(&format!("{SPOT} -ro,root=cn001,access=cn001:cn404\n"));
         let pubs = [published(SPOT, Role::Spot, &["cn001"])];
-        let plain = build(None, &pubs, &sn, false).unwrap().part;
+        let plain = build(None, &pubs, &sn).unwrap().part;
         assert!(plain.exports[0]
             .export
             .clients
             .contains_key(&Client::Host("cn404".into())));
-        let err = build(None, &pubs, &sn, true).err().unwrap().to_string();
-        assert!(err.contains("cn404") && err.contains("line 1"), "{err}");
         let sn = aix(&format!("{SPOT} -ro,root=cn001,access=cn001:@sn1/24\n"));
-        let part = build(None, &pubs, &sn, true).unwrap().part;
+        let part = build(None, &pubs, &sn).unwrap().part;
         let clients: Vec<String> = part.exports[0]
             .export
             .clients
             .keys()
             .map(|c| c.to_string())
             .collect();
-        assert_eq!(clients, ["10.1.0.1", "10.1.0.0/24"]);
+        assert_eq!(clients, ["cn001", "10.1.0.0/24"]);
+        let sn = aix(&format!("{SPOT} -ro,root=cn001,access=cn001:@sn9/24\n"));
+        let err = build(None, &pubs, &sn).err().unwrap().to_string();
+        assert!(err.contains("sn9") && err.contains("line 1"), "{err}");
     }
 
     #[test]
     fn bad_published_paths_are_refused() {
         let sn = aix("");
-        let err = build(None, &[published("/a b", Role::Spot, &["x"])], &sn, false)
+        let err = build(None, &[published("/a b", Role::Spot, &["x"])], &sn)
             .err()
             .unwrap();
         assert!(err.to_string().contains("`/a b`"), "{err}");
@@ -720,7 +712,6 @@ mod tests {
             previous: None,
             published: &[published("/x", Role::Spot, &[])],
             exports: &sn,
-            resolve_clients: false,
             resolver: &no_dns,
         })
         .unwrap();
@@ -731,7 +722,7 @@ mod tests {
     #[test]
     fn parts_round_trip_through_json() {
         let sn = aix(&format!("{SPOT} -ro,root=cn001,access=cn001\n"));
-        let part = build(None, &[published(SPOT, Role::Spot, &["cn001"])], &sn, false)
+        let part = build(None, &[published(SPOT, Role::Spot, &["cn001"])], &sn)
             .unwrap()
             .part;
         let text = part.to_json();
@@ -743,14 +734,9 @@ mod tests {
     fn merging_unions_client_lists_and_remembers_who() {
         let spot = |sn: &str, client: &str| {
             let exports = aix(&format!("{SPOT} -ro,root={client},access={client}\n"));
-            let mut part = build(
-                None,
-                &[published(SPOT, Role::Spot, &[client])],
-                &exports,
-                false,
-            )
-            .unwrap()
-            .part;
+            let mut part = build(None, &[published(SPOT, Role::Spot, &[client])], &exports)
+                .unwrap()
+                .part;
             part.sn = sn.to_string();
             part
         };

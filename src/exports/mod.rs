@@ -15,11 +15,18 @@
 //!
 //! The server's configuration is always rendered from the union of all parts (per path, the
 //! union of the client lists; a client named by two SNs gets the wider of the two grants),
-//! so the order in which SNs run does not matter and no SN drops another's clients. The whole
+//! so the order in which SNs run does not matter and no SN drops another's clients.
+//!
+//! Host clients are written as names the server resolves (it checks the names new in the
+//! SN's part, in chunks); by default (`clients = "auto"`) a name it cannot resolve becomes the
+//! node's address (xCAT's `hosts` table, else this SN's resolver, [`ClientAddresses`]) with
+//! one note, and a client nobody knows an address for is left out, failing alone (see
+//! `clients`). The whole
 //! read/merge/write/reload sequence holds a lock on the server; a rendering equal to what is
 //! on the server writes and reloads nothing. Nothing is written when any input is bad: an
 //! exports line for a published path that cannot be parsed, an option with no equivalent on
-//! the server's kind, or a client that cannot be resolved.
+//! the server's kind, a subnet named by a host this SN cannot resolve, or (with
+//! `clients = "names"`) a client name the server cannot resolve.
 //!
 //! Each server kind is one module of `kinds` behind one trait (`kinds::ServerType`): its
 //! default file and reload, its rendering, its checks of the settings. The service node's
@@ -28,7 +35,7 @@
 //!
 //! # Entry points
 //!
-//! - [`publish`]`(remote, settings, sn, published, sn_exports, dry_run) -> ApplyReport`:
+//! - [`publish`]`(remote, settings, sn, published, sn_exports, addresses, dry_run) -> ApplyReport`:
 //!   called by the sync engine after a successful sync of one server.
 //! - [`apply_for_server`]`(remote, settings, local, dry_run) -> ApplyReport`:
 //!   `extnfs exports apply`; refreshes this SN's part when `local` is given, then applies.
@@ -38,6 +45,7 @@
 //! - [`SnExports::read_under`] reads an SN's `/etc/exports` (and `/etc/exports.d`).
 
 mod apply;
+mod clients;
 mod error;
 mod kinds;
 mod local;
@@ -48,8 +56,9 @@ mod server;
 
 use crate::remote::Remote;
 
-pub use crate::config::exports::{ExportsSettings, ServerKind};
+pub use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 pub use apply::ApplyReport;
+pub use clients::{fold_names, AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
 pub use error::{ExportsError, Unsupported};
 pub use local::{Dialect, SnExports};
 pub use merge::{merge_parts, Merged, MergedExport, Part, PartExport};
@@ -58,11 +67,13 @@ pub use role::{Published, Role};
 pub use server::Lock as ServerLock;
 
 /// This service node and its exports, for the commands that refresh its part.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct LocalSn<'a> {
     /// The SN's name, as its part on the server is named.
     pub name: &'a str,
     pub exports: &'a SnExports,
+    /// The nodes' addresses, for clients not named by their names.
+    pub addresses: &'a dyn ClientAddresses,
 }
 
 impl<'a> LocalSn<'a> {
@@ -72,25 +83,29 @@ impl<'a> LocalSn<'a> {
             sn: self.name,
             published: &[],
             exports: self.exports,
+            addresses: self.addresses,
         }
     }
 }
 
 /// Publishes this SN's part for the paths just synced and applies the merged exports on the
-/// server (see the module documentation). With `dry_run`, reports what would change and
-/// writes nothing.
+/// server (see the module documentation); `addresses` gives the nodes' addresses for
+/// clients not named by their names. With `dry_run`, reports what would change and writes
+/// nothing.
 pub fn publish(
     remote: &Remote,
     settings: &ExportsSettings,
     sn: &str,
     published: &[Published],
     sn_exports: &SnExports,
+    addresses: &dyn ClientAddresses,
     dry_run: bool,
 ) -> Result<ApplyReport, ExportsError> {
     let update = apply::Update {
         sn,
         published,
         exports: sn_exports,
+        addresses,
     };
     apply::run(remote, settings, Some(update), dry_run)
 }

@@ -23,7 +23,7 @@ use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
 use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
-use crate::sync::servers::{node_address, NodeServerError, ServerBook, Servers};
+use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
 use crate::sync::Sysroot;
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
@@ -251,21 +251,33 @@ fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Re
     paths.retain(|_, new| !new.is_empty());
     let part = part_name(&opts.sn);
     for (name, new) in paths.iter_mut() {
-        // Clients as addresses from hosts.ip where the database has them (the server need
-        // not resolve the node names), else the names.
-        for p in new.iter_mut() {
-            for c in &mut p.clients {
-                *c = node_address(ctx.resolver, c).unwrap_or_else(|| c.clone());
-            }
-        }
         if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
             let parts_dir = &server.config.exports.parts_dir;
             *new = with_previous(&server.remote, parts_dir, &part, std::mem::take(new));
         }
     }
-    for o in exports_step::publish_all(servers, &part, ctx.sysroot, &paths, opts.dry_run) {
+    // Clients stay node names where the server resolves them, else become their addresses
+    // (hosts.ip, else this host's resolver): see `exports` and its `clients` setting.
+    let addresses = NodeAddresses {
+        resolver: ctx.resolver,
+    };
+    let outcomes = exports_step::publish_all(
+        servers,
+        &part,
+        ctx.sysroot,
+        &paths,
+        &addresses,
+        opts.dry_run,
+    );
+    for o in outcomes {
         if o.failed {
-            report.exports_failed.push(o.server);
+            report.exports_failed.push(o.server.clone());
+        }
+        for c in &o.failed_clients {
+            report.failed.push(NodeFailure {
+                node: c.client.clone(),
+                message: format!("exports on {}: {}", o.server, c.why),
+            });
         }
         report.exports.push(o.line);
     }

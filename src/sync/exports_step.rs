@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::context::Sysroot;
 use super::servers::Servers;
 use super::step::Done;
-use crate::exports::{self, Published, SnExports};
+use crate::exports::{self, ClientAddresses, LeftOut, Published, SnExports};
 
 /// What publishing did on one server: its line, and whether it failed.
 #[derive(Clone, Debug, Serialize)]
@@ -16,6 +16,9 @@ pub struct Outcome {
     pub server: String,
     pub line: String,
     pub failed: bool,
+    /// Clients left out of the exports (nobody knows their address): their nodes failed,
+    /// the server's other exports were applied.
+    pub failed_clients: Vec<LeftOut>,
 }
 
 /// Per server with at least one step done, the paths that its successful steps cover (see
@@ -43,13 +46,15 @@ pub fn by_server<'a>(
 }
 
 /// Publishes this SN's part (named `part`, from its exports under `sysroot`) with the
-/// `paths` of each server that applies exports; one outcome per such server. With `dry_run`
-/// each outcome says what would change.
+/// `paths` of each server that applies exports; one outcome per such server. `addresses`
+/// gives the nodes' addresses for clients a server cannot name. With `dry_run` each
+/// outcome says what would change.
 pub fn publish_all(
     servers: &Servers,
     part: &str,
     sysroot: &Sysroot,
     paths: &BTreeMap<String, Vec<Published>>,
+    addresses: &dyn ClientAddresses,
     dry_run: bool,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
@@ -64,6 +69,7 @@ pub fn publish_all(
                 part,
                 paths,
                 &local,
+                addresses,
                 dry_run,
             )
         });
@@ -72,11 +78,13 @@ pub fn publish_all(
                 server: name.clone(),
                 line: report.to_string(),
                 failed: false,
+                failed_clients: report.failed_clients.clone(),
             },
             Err(e) => Outcome {
                 server: name.clone(),
                 line: format!("{name}: FAILED: {e}"),
                 failed: true,
+                failed_clients: Vec::new(),
             },
         });
     }

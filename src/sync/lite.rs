@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::context::{Context, SyncError};
 use super::execute::Executor as Engine;
 use super::inventory::{RootKind, Target};
-use super::servers::{node_address, Server, Servers};
+use super::servers::{Server, Servers};
 use super::step::{NodeFailure, Verification};
 use crate::aix::litetables;
 use crate::exports::Published;
@@ -24,7 +24,6 @@ use crate::mounts::{self, Os};
 use crate::statelite::execute::{Executor, StepResult};
 use crate::statelite::facts::HostFacts;
 use crate::statelite::plan::{self, Finding, Plan};
-use crate::xcat::Resolver;
 
 /// The statelite part of a syncaixres run.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -58,23 +57,15 @@ impl Lite {
         rows.chain(refused).chain(steps).collect()
     }
 
-    /// What succeeded steps made available, per server, for the exports; clients as their
-    /// `hosts.ip` addresses where the database has them (the server need not resolve the
-    /// node names: these paths are in no SN exports line that would name them), else names.
-    pub fn published(&self, resolver: &Resolver<'_>) -> BTreeMap<String, Vec<Published>> {
-        let mut out = super::exports_step::by_server(
+    /// What succeeded steps made available, per server, for the exports; clients as node
+    /// names, which the exports keep where the server resolves them and otherwise write as
+    /// the nodes' addresses (see the `clients` setting of `exports`).
+    pub fn published(&self) -> BTreeMap<String, Vec<Published>> {
+        super::exports_step::by_server(
             self.results
                 .iter()
                 .map(|r| (r.server.as_str(), r.publish.as_slice())),
-        );
-        for c in out
-            .values_mut()
-            .flatten()
-            .flat_map(|p| p.clients.iter_mut())
-        {
-            *c = node_address(resolver, c).unwrap_or_else(|| c.clone());
-        }
-        out
+        )
     }
 }
 

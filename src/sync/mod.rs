@@ -170,10 +170,20 @@ pub fn run(
         }
         syslog.flush();
         let mut paths = exports_step::published(&ran.done);
-        for (server, covers) in lite.published(ctx.resolver) {
+        for (server, covers) in lite.published() {
             paths.entry(server).or_default().extend(covers);
         }
-        published = exports_step::publish_all(&inv.servers, &opts.sn, ctx.sysroot, &paths, false);
+        let addresses = servers::NodeAddresses {
+            resolver: ctx.resolver,
+        };
+        published = exports_step::publish_all(
+            &inv.servers,
+            &opts.sn,
+            ctx.sysroot,
+            &paths,
+            &addresses,
+            false,
+        );
         for o in &published {
             say(format!("exports: {}", o.line));
         }

@@ -39,6 +39,8 @@ pub struct Report {
     pub exports: Vec<String>,
     /// Servers whose exports could not be applied.
     pub exports_failed: Vec<String>,
+    /// Nodes left out of a server's exports (nobody knows their address).
+    pub exports_failed_nodes: Vec<NodeFailure>,
     /// AIX statelite: statemnt and litetree steps, the shared_roots' tables.
     pub statelite: Lite,
     pub seconds: f64,
@@ -80,6 +82,16 @@ impl Report {
                 .filter(|o| o.failed)
                 .map(|o| o.server.clone())
                 .collect(),
+            exports_failed_nodes: s
+                .exports
+                .iter()
+                .flat_map(|o| {
+                    o.failed_clients.iter().map(|c| NodeFailure {
+                        node: c.client.clone(),
+                        message: format!("exports on {}: {}", o.server, c.why),
+                    })
+                })
+                .collect(),
             statelite: s.statelite,
             seconds,
         }
@@ -91,7 +103,8 @@ impl Report {
     /// line says why).
     pub fn failed_nodes(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for f in self.failed.iter().chain(&self.plan.failed) {
+        let failures = self.failed.iter().chain(&self.plan.failed);
+        for f in failures.chain(&self.exports_failed_nodes) {
             out.entry(&f.node).or_default().push(&f.message);
         }
         for r in &self.results {

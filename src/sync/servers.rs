@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::config::{Config, ServerConfig};
+use crate::exports::{AddressOrigin, ClientAddresses};
 use crate::host;
 use crate::remote::{Remote, RemoteError};
 use crate::xcat::{self, Resolver};
@@ -180,4 +181,223 @@ pub fn node_address(resolver: &Resolver<'_>, node: &str) -> Option<String> {
         .ok()
         .flatten()
         .filter(|ip| ip.parse::<IpAddr>().is_ok())
+}
+
+/// The nodes' addresses for exports that cannot name them: `hosts.ip` of the node (the
+/// client name as written, else its first label, for a name written with its domain), else
+/// this host's resolver.
+pub struct NodeAddresses<'r, 'db> {
+    pub resolver: &'r Resolver<'db>,
+}
+
+impl ClientAddresses for NodeAddresses<'_, '_> {
+    fn address(&self, name: &str) -> Option<(IpAddr, AddressOrigin)> {
+        let short = name.split('.').next().filter(|s| *s != name);
+        std::iter::once(name)
+            .chain(short)
+            .find_map(|n| node_address(self.resolver, n))
+            .and_then(|ip| ip.parse().ok())
+            .map(|ip| (ip, AddressOrigin::HostsTable))
+            .or_else(|| host::primary_address(name).map(|ip| (ip, AddressOrigin::Resolver)))
+    }
+}
+
+/// Why the servers of the nodes this host serves cannot be worked out.
+#[derive(Debug, thiserror::Error)]
+pub enum ServedError {
+    #[error("cannot work out the servers of the nodes this host serves: {0}")]
+    Tables(String),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+}
+
+/// The external servers of the nodes a host serves, and why some nodes gave none.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Server names as `noderes.nfsserver` gives them.
+    pub servers: BTreeSet<String>,
+    /// Servers that cannot be used, once each (e.g. an unresolvable name).
+    pub notes: BTreeSet<String>,
+}
+
+/// The servers (`noderes.nfsserver`) of the nodes this host serves: nodes whose
+/// `noderes.servicenode` (any SN of its list) or `noderes.xcatmaster` is this host by `is_me`;
+/// with `every_node`, all nodes (for a run on the management node). Nodes their SN serves,
+/// with no server, or whose server is this host are left out, as syncaixres leaves them.
+pub fn servers_of_served_nodes(
+    config: &Config,
+    resolver: &Resolver<'_>,
+    is_me: &dyn Fn(&str) -> bool,
+    every_node: bool,
+) -> Result<Served, ServedError> {
+    let tables = |e: &dyn std::fmt::Display| ServedError::Tables(e.to_string());
+    let nodelist = resolver.nodelist().map_err(|e| tables(&e))?;
+    let mut book = ServerBook::default();
+    let mut served = Served::default();
+    for node in &nodelist.nodes {
+        let v = resolver
+            .attrs(node, "noderes", &["servicenode", "xcatmaster"])
+            .map_err(|e| tables(&e))?;
+        let (sns, master) = (v[0].as_deref().unwrap_or(""), v[1].as_deref());
+
+        let mine = every_node
+            || sns
+                .split(',')
+                .map(str::trim)
+                .any(|s| !s.is_empty() && is_me(s))
+            || master.is_some_and(is_me);
+        if !mine {
+            continue;
+        }
+        match book.for_node(config, resolver, node) {
+            Ok(server) => {
+                served.servers.insert(server.name.clone());
+            }
+            Err(NodeServerError::Skip(_)) => {}
+            Err(NodeServerError::Fail(message)) => {
+                served.notes.insert(message);
+            }
+            Err(NodeServerError::Stop(e)) => return Err(e.into()),
+        }
+    }
+    Ok(served)
+}
+
+/// Whether a name from the tables is this host: its SN name or host name, or a name that
+/// resolves to one of its addresses (xCAT's `is_me`); each name is resolved once.
+pub struct ThisHost {
+    names: Vec<String>,
+    addresses: BTreeSet<IpAddr>,
+    seen: std::cell::RefCell<BTreeMap<String, bool>>,
+}
+
+impl ThisHost {
+    /// This host, also known as `names` (its SN name, its host name).
+    pub fn new(names: &[&str]) -> ThisHost {
+        ThisHost {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            addresses: host::local_addresses(),
+            seen: Default::default(),
+        }
+    }
+
+    pub fn is(&self, name: &str) -> bool {
+        if let Some(known) = self.seen.borrow().get(name) {
+            return *known;
+        }
+        let short = name.split('.').next().unwrap_or(name);
+        let me = self
+            .names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case(short))
+            || host::resolve(name)
+                .iter()
+                .any(|ip| self.addresses.contains(ip));
+        self.seen.borrow_mut().insert(name.to_string(), me);
+        me
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xcat::Db;
+
+    #[test]
+    fn node_addresses_come_from_the_hosts_table_then_the_resolver() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nodelist.csv"),
+            "#node,groups,comments,disable\n\"cn001\",\"compute\",,\n\"cn002\",\"compute\",,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("hosts.csv"),
+            "#node,ip,hostnames,comments,disable\n\"cn001\",\"10.1.1.1\",,,\n\"cn002\",\"bad\",,,\n",
+        )
+        .unwrap();
+        let db = Db::open(Some(dir.path()));
+        let resolver = Resolver::new(&db);
+        let book = NodeAddresses {
+            resolver: &resolver,
+        };
+        let table = Some(("10.1.1.1".parse().unwrap(), AddressOrigin::HostsTable));
+        assert_eq!(book.address("cn001"), table);
+        assert_eq!(book.address("cn001.cluster.example"), table);
+        let local = Some(("127.0.0.1".parse().unwrap(), AddressOrigin::Resolver));
+        assert_eq!(book.address("localhost"), local);
+        assert_eq!(
+            book.address("cn002"),
+            None,
+            "an invalid hosts.ip is no address"
+        );
+        assert_eq!(book.address("cn404.invalid"), None);
+    }
+
+    /// sn1 serves cn001 (servicenode), cn002 (second of two SNs), cn003 (xcatmaster only),
+    /// cn004 (its SN serves it) and cn005 (no server); sn2 serves cn006; cn007's server has
+    /// no address.
+    fn served(every_node: bool) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nodelist.csv"),
+            "#node,groups,comments,disable\n\"cn001\",\"a\",,\n\"cn002\",,,\n\"cn003\",,,\n\
+             \"cn004\",\"a\",,\n\"cn005\",,,\n\"cn006\",\"a\",,\n\"cn007\",,,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("noderes.csv"),
+            "#node,servicenode,nfsserver,xcatmaster,comments,disable\n\
+             \"cn002\",\"sn2, sn1\",\"nfs2\",,,\n\
+             \"cn003\",,\"nfs1\",\"sn1\",,\n\
+             \"cn004\",\"sn1\",\"<xcatmaster>\",,,\n\
+             \"cn005\",\"sn1\",,,,\n\
+             \"cn006\",\"sn2\",\"nfs3\",,,\n\
+             \"cn007\",\"sn1\",\"nfs9.invalid\",,,\n\
+             \"a\",\"sn1\",\"nfs1\",,,\n",
+        )
+        .unwrap();
+        let config = Config::parse(
+            "[server.nfs1]\naddress = \"203.0.113.1\"\n[server.nfs2]\naddress = \"203.0.113.2\"\n\
+             [server.nfs3]\naddress = \"203.0.113.3\"\n",
+            std::path::Path::new("t"),
+        )
+        .unwrap();
+        let local = host::local_addresses();
+        for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!local.contains(&ip), "{ip} is an address of this machine");
+        }
+        let db = Db::open(Some(dir.path()));
+        let resolver = Resolver::new(&db);
+        servers_of_served_nodes(&config, &resolver, &|n| n == "sn1", every_node).unwrap()
+    }
+
+    #[test]
+    fn the_servers_of_the_nodes_this_host_serves() {
+        let mine = served(false);
+        assert_eq!(
+            mine.servers.iter().collect::<Vec<_>>(),
+            ["nfs1", "nfs2"],
+            "{mine:?}"
+        );
+        assert_eq!(mine.notes.len(), 1, "{mine:?}");
+        assert!(
+            mine.notes.iter().all(|n| n.contains("nfs9.invalid")),
+            "{mine:?}"
+        );
+        let all = served(true);
+        assert_eq!(
+            all.servers.iter().collect::<Vec<_>>(),
+            ["nfs1", "nfs2", "nfs3"]
+        );
+    }
+
+    #[test]
+    fn this_host_by_name_or_address() {
+        let me = ThisHost::new(&["sn1", "sn1host"]);
+        assert!(me.is("sn1") && me.is("SN1HOST") && me.is("sn1.cluster.example"));
+        assert!(me.is("127.0.0.1") && me.is("localhost"));
+        assert!(!me.is("sn2.invalid"));
+    }
 }

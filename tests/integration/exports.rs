@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use xcat_extnfs::config::Config;
 use xcat_extnfs::exports::{
-    publish, ApplyReport, ExportsSettings, Published, Role, ServerKind, SnExports,
+    publish, ApplyReport, ExportsSettings, Published, ResolverOnly, Role, ServerKind, SnExports,
 };
 use xcat_extnfs::remote::Remote;
 
@@ -56,7 +56,7 @@ fn publish_sn(
     synced: &[Published],
 ) -> ApplyReport {
     let exports = SnExports::parse("/etc/exports", exports);
-    publish(remote, settings, sn, synced, &exports, false)
+    publish(remote, settings, sn, synced, &exports, &ResolverOnly, false)
         .unwrap_or_else(|e| panic!("publish {sn}: {e}"))
 }
 

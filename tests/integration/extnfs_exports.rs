@@ -1,5 +1,6 @@
 //! `extnfs exports render|apply` after a sync of the example's sn1 to a locally mounted server
-//! directory: a node dropped from the SN's exports leaves the merged file, once.
+//! directory: the server worked out from the nodes sn1 serves, and a node dropped from the
+//! SN's exports leaves the merged file, once.
 
 use std::path::Path;
 
@@ -98,6 +99,8 @@ fn render_then_apply_then_nothing_to_do() {
             "sn1".into(),
             "--sysroot".into(),
             sn.display().to_string(),
+            "--db".into(),
+            example_db(),
         ]
     };
     let mut render = Run::extnfs(args("render")).success();
@@ -132,11 +135,33 @@ fn render_then_apply_then_nothing_to_do() {
 }
 
 #[test]
-fn a_server_must_be_named_when_the_configuration_has_none() {
-    Run::extnfs(["exports", "render", "--no-local"])
+fn a_server_must_be_named_when_the_tables_cannot_be_read() {
+    Run::extnfs(["exports", "render", "--no-local", "--db", "/nonexistent"])
         .env("XCAT_EXTNFS_CONFIG", "/dev/null")
         .code(2)
+        .stderr_has("cannot work out the servers")
         .stderr_has("name the server with --server");
+}
+
+#[test]
+fn a_host_serving_no_node_of_an_external_server_must_name_one() {
+    let sn = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(sn.path().join("etc")).unwrap();
+    std::fs::write(sn.path().join("etc/exports"), "").unwrap();
+    let sysroot = sn.path().display().to_string();
+    let args = [
+        "exports",
+        "render",
+        "--sn",
+        "sn9",
+        "--sysroot",
+        &sysroot,
+        "--db",
+    ];
+    Run::extnfs(args.into_iter().chain([example_db().as_str()]))
+        .env("XCAT_EXTNFS_CONFIG", "/dev/null")
+        .code(2)
+        .stderr_has("no server found: none of the nodes this host serves");
 }
 
 /// Every file under `dir` with its content.
@@ -225,6 +250,8 @@ fn a_failed_reload_is_a_failure_and_the_roll_back_reaches_output_and_syslog() {
     let args = [
         "exports",
         "apply",
+        "--server",
+        "nfs1",
         "--config",
         &config,
         "--sn",

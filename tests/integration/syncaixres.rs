@@ -72,13 +72,19 @@ impl<'l> Cluster<'l> {
         &self.sns[name]
     }
 
-    /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`.
+    /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`, with the
+    /// SN's configuration file.
     fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+        let mut cmd = self.syncaixres_unconfigured(sn, nodes, action);
+        cmd.arg("--config").arg(self.sn(sn).path("extnfs.toml"));
+        cmd
+    }
+
+    /// `syncaixres` as [`Cluster::syncaixres`] runs it, without a configuration file.
+    fn syncaixres_unconfigured(&self, sn: &str, nodes: &str, action: &str) -> Command {
         let s = self.sn(sn);
         let mut cmd = s.command(env!("CARGO_BIN_EXE_syncaixres"));
         cmd.args(["--db", &self.db.display().to_string()])
-            .arg("--config")
-            .arg(s.path("extnfs.toml"))
             .env("NODES", nodes)
             .env("ACTION", action)
             .env("RSYNC_RSH", self.lab.rsync_rsh())
@@ -231,6 +237,53 @@ fn first_sync_copies_everything_and_a_resync_copies_nothing() {
     let hosts_again =
         std::fs::read_to_string(sn.path(format!("{SR}/etc/.client_data/hosts.cn003"))).unwrap();
     assert_eq!(hosts, hosts_again, "the hosts entry is added once");
+}
+
+#[test]
+fn with_no_configuration_the_exports_name_the_addresses_of_nodes_the_server_cannot_resolve() {
+    let lab = Lab::new("sync-names");
+    let c = Cluster::new(&lab);
+    let sn = c.sn("sn1");
+    // NIM's exports name the nodes as the SN knows them; the server's /etc/hosts (the lab's)
+    // knows nfs1, sn1 and sn2 only, xCAT's hosts table gives the nodes 10.1.1.N.
+    let named = (1..=4).fold(sn.read("etc/exports"), |text, n| {
+        text.replace(&format!("10.1.1.{n}"), &format!("cn00{n}"))
+    });
+    assert!(named.contains("access=cn001:cn002:cn003:cn004"), "{named}");
+    sn.write("etc/exports", named);
+    c.nfs.run(&["getent", "hosts", "cn001"]).assert_failure();
+    sn.run(&["test", "!", "-e", "/etc/xcat/extnfs.toml"])
+        .assert_success();
+
+    let run = c
+        .syncaixres_unconfigured("sn1", sn_nodes("sn1"), "diskless")
+        .run_bounded();
+    run.assert_success();
+    assert!(
+        run.stdout.contains(
+            "warning: server nfs1 does not resolve cn001-cn004 (4 client name(s)); their exports \
+             name their addresses instead (xCAT's hosts table: 4)"
+        ),
+        "{run}"
+    );
+    let exports = c.nfs.read("etc/exports.d/xcat-extnfs.exports");
+    for n in 1..=4 {
+        let spot = format!("\t10.1.1.{n}(ro,sync,no_subtree_check,insecure,no_root_squash)");
+        assert!(exports.contains(&spot), "{exports}");
+    }
+    assert!(
+        exports.contains("/install/nim/root/71Bcosi_root/cn001 10.1.1.1(rw,"),
+        "{exports}"
+    );
+    assert!(
+        !exports.contains(" cn00") && !exports.contains("\tcn00"),
+        "no client is named: {exports}"
+    );
+    assert_eq!(
+        c.nfs.read("run/exportfs.log"),
+        "exportfs -ra: status 0\n",
+        "the server made the exports live once"
+    );
 }
 
 #[test]

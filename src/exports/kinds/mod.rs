@@ -12,7 +12,7 @@ mod server_type;
 
 pub use server_type::{RenderInput, Rendered, ServerType};
 
-use crate::config::exports::{ExportsSettings, ServerKind};
+use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 use crate::exports::error::ExportsError;
 use crate::exports::model::validate_path;
 
@@ -64,6 +64,18 @@ impl ExportsSettings {
         }
         for kind in ServerKind::ALL {
             kind.server_type().validate(self).or_else(bad)?;
+        }
+        if let (Some(c), Some(r)) = (self.clients, self.resolve_clients) {
+            let old = match r {
+                true => ClientNames::Addresses,
+                false => ClientNames::Names,
+            };
+            if c != old {
+                return bad(format!(
+                    "clients = \"{c}\" and resolve_clients = {r} disagree; keep clients only",
+                    c = c.name()
+                ));
+            }
         }
         if self.lock_timeout == 0 {
             return bad("lock_timeout must be at least 1 second".into());

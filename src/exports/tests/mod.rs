@@ -122,7 +122,6 @@ pub fn part_of(sn: &str) -> Part {
         previous: None,
         published: &published_by(sn),
         exports: &exports,
-        resolve_clients: false,
         resolver: &no_dns,
     })
     .unwrap()

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::{exports_of, published_by, with_addresses, ROOTS};
 use crate::config::Config;
 use crate::exports::{
-    apply_for_server, publish, render_for_server, ExportsError, ExportsSettings, LocalSn,
-    Published, ServerKind, SnExports,
+    apply_for_server, publish, render_for_server, AddressOrigin, ClientAddresses, ClientNames,
+    ExportsError, ExportsSettings, LocalSn, Published, ServerKind, SnExports,
 };
 use crate::remote::Remote;
 
@@ -65,7 +65,15 @@ impl Server {
         published: &[Published],
     ) -> Result<crate::exports::ApplyReport, ExportsError> {
         let exports = SnExports::parse("/etc/exports", exports);
-        publish(&self.remote, &self.settings, sn, published, &exports, false)
+        publish(
+            &self.remote,
+            &self.settings,
+            sn,
+            published,
+            &exports,
+            &Book,
+            false,
+        )
     }
 
     /// Publishes a fixture SN with addresses for names.
@@ -73,6 +81,18 @@ impl Server {
         let published = addressed(&published_by(sn));
         self.publish_text(sn, &with_addresses(exports_of(sn)), &published)
             .unwrap()
+    }
+}
+
+/// A hosts table that knows `cn404.invalid` only, then this host's resolver.
+struct Book;
+
+impl ClientAddresses for Book {
+    fn address(&self, name: &str) -> Option<(std::net::IpAddr, AddressOrigin)> {
+        match name {
+            "cn404.invalid" => Some(("10.4.0.4".parse().unwrap(), AddressOrigin::HostsTable)),
+            _ => crate::exports::ResolverOnly.address(name),
+        }
     }
 }
 
@@ -223,7 +243,16 @@ fn a_dry_run_writes_nothing_and_says_what_it_would_do() {
     std::fs::write(s.path("/etc/exports"), "/home -rw\n").unwrap();
     let exports = SnExports::parse("/etc/exports", &with_addresses(exports_of("sn1")));
     let published = addressed(&published_by("sn1"));
-    let report = publish(&s.remote, &s.settings, "sn1", &published, &exports, true).unwrap();
+    let report = publish(
+        &s.remote,
+        &s.settings,
+        "sn1",
+        &published,
+        &exports,
+        &Book,
+        true,
+    )
+    .unwrap();
     assert!(report.dry_run && report.file_changed && report.part_changed);
     assert_eq!(s.config().unwrap(), "/home -rw\n");
     assert!(report.to_string().contains("would run: sh -c"), "{report}");
@@ -253,9 +282,96 @@ fn aix_servers_keep_the_admins_lines() {
     );
 }
 
+/// sn1 exports the SPOT to a name the server resolves, one the hosts table knows and one
+/// nobody knows, and a root directory to the last one only.
+fn unresolved_names(s: &Server) -> Result<crate::exports::ApplyReport, ExportsError> {
+    let spot = super::SPOT;
+    let exports = format!(
+        "{spot} -ro,root=localhost:cn404.invalid:cn405.invalid,access=localhost:cn404.invalid:cn405.invalid\n\
+         {ROOTS}/cn405 -root=cn405.invalid,access=cn405.invalid\n"
+    );
+    let clients = ["localhost", "cn404.invalid", "cn405.invalid"];
+    let published = [
+        super::published(spot, crate::exports::Role::Spot, &clients),
+        super::published(ROOTS, crate::exports::Role::Root, &clients[2..]),
+    ];
+    s.publish_text("sn1", &exports, &published)
+}
+
+#[test]
+fn names_the_server_cannot_resolve_become_addresses_and_unknown_ones_fail_alone() {
+    let s = Server::new(ServerKind::Linux);
+    let report = unresolved_names(&s).unwrap();
+    let text = s.config().unwrap();
+    assert!(
+        text.contains(&format!("{} \\\n\t10.4.0.4(ro,", super::SPOT)),
+        "{text}"
+    );
+    assert!(text.contains("\tlocalhost(ro,"), "{text}");
+    assert!(!text.contains("cn40"), "{text}");
+    assert!(!text.contains(&format!("{ROOTS}/cn405")), "{text}");
+    let notes: Vec<&String> = report
+        .warnings
+        .iter()
+        .filter(|w| w.contains("does not resolve"))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "server nfs1 does not resolve cn404.invalid (1 client name(s)); their exports name \
+             their addresses instead (xCAT's hosts table: 1)"
+        ],
+        "{report}"
+    );
+    assert_eq!(report.failed_clients.len(), 1, "{report}");
+    assert!(
+        report.failed_clients[0]
+            .to_string()
+            .starts_with("cn405.invalid: no address known"),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("\n  FAILED: cn405.invalid: "),
+        "{report}"
+    );
+}
+
+#[test]
+fn clients_can_be_forced_to_addresses() {
+    let mut s = Server::new(ServerKind::Linux);
+    s.settings.clients = Some(ClientNames::Addresses);
+    let report = unresolved_names(&s).unwrap();
+    let text = s.config().unwrap();
+    // localhost is not in the hosts table: this host's resolver gives its address.
+    assert!(text.contains("\t127.0.0.1(ro,"), "{text}");
+    assert!(text.contains("\t10.4.0.4(ro,"), "{text}");
+    assert!(!text.contains("localhost"), "{text}");
+    assert!(
+        !report
+            .warnings
+            .iter()
+            .any(|w| w.contains("does not resolve")),
+        "{report}"
+    );
+    assert_eq!(report.failed_clients.len(), 1, "{report}");
+}
+
+#[test]
+fn with_names_forced_names_the_server_cannot_resolve_are_refused() {
+    let mut s = Server::new(ServerKind::Linux);
+    s.settings.resolve_clients = Some(false);
+    let err = unresolved_names(&s).unwrap_err().to_string();
+    assert!(
+        err.contains("cannot resolve") && err.contains("cn404.invalid"),
+        "{err}"
+    );
+    assert!(s.config().is_none());
+}
+
 #[test]
 fn names_the_server_cannot_resolve_are_refused() {
-    let s = Server::new(ServerKind::Linux);
+    let mut s = Server::new(ServerKind::Linux);
+    s.settings.clients = Some(ClientNames::Names);
     let exports = format!(
         "{} -ro,root=cn404.invalid,access=cn404.invalid\n",
         super::SPOT
@@ -292,6 +408,7 @@ fn render_shows_each_path_and_who_contributed() {
     let local = LocalSn {
         name: "sn3",
         exports: &sn3,
+        addresses: &Book,
     };
     s.settings.reload = Some(vec!["true".into()]);
     insta::assert_snapshot!(render_for_server(&s.remote, &s.settings, Some(local)).unwrap());

@@ -44,9 +44,36 @@ fn a_config_file_names_the_kind() {
     let c = crate::config::Config::parse(text, std::path::Path::new("t")).unwrap();
     let s = c.server("nfs1").exports;
     assert_eq!(s.kind, ServerKind::Aix);
-    assert!(s.resolve_clients);
+    assert_eq!(s.client_names(), ClientNames::Addresses);
     assert_eq!(s.file(), "/etc/exports");
     assert_eq!(s.kind.default_reload(), ["exportfs", "-a"]);
+}
+
+#[test]
+fn clients_are_named_automatically_unless_set() {
+    let named = |text: &str| {
+        let s: ExportsSettings = toml::from_str(text).unwrap();
+        s.validate().map(|()| s.client_names())
+    };
+    assert_eq!(named("").unwrap(), ClientNames::Auto);
+    assert_eq!(named("clients = \"names\"").unwrap(), ClientNames::Names);
+    assert_eq!(
+        named("clients = \"addresses\"").unwrap(),
+        ClientNames::Addresses
+    );
+    assert_eq!(
+        named("resolve_clients = false").unwrap(),
+        ClientNames::Names
+    );
+    assert_eq!(
+        named("resolve_clients = true").unwrap(),
+        ClientNames::Addresses
+    );
+    let both = "clients = \"addresses\"\nresolve_clients = true";
+    assert_eq!(named(both).unwrap(), ClientNames::Addresses);
+    let e = named("clients = \"auto\"\nresolve_clients = false").unwrap_err();
+    assert!(e.to_string().contains("disagree"), "{e}");
+    assert!(toml::from_str::<ExportsSettings>("clients = \"ips\"").is_err());
 }
 
 #[test]

@@ -16,3 +16,8 @@ pub fn example_db() -> String {
 pub fn fixtures_bin() -> PathBuf {
     root().join("tests/integration/fixtures/bin")
 }
+
+/// Commands the lab's servers find in `/usr/local/sbin` (`exportfs`).
+pub fn server_bin() -> PathBuf {
+    root().join("tests/integration/fixtures/server-bin")
+}

@@ -116,12 +116,14 @@ fn with_parents(path: PathBuf) -> PathBuf {
 }
 
 /// Sets up a private mount namespace and runs a program in it; the same script serves every
-/// host. Arguments: host name, scratch mount point, `SOURCE TARGET` pairs, `--`, program and
-/// its arguments. `/etc` is overlaid with a tmpfs-backed upper layer, so that what the program
-/// writes there stays private and that missing targets under `/etc` get a stub to bind onto.
+/// host. Arguments: host name, scratch mount point, the other directories to overlay (space
+/// separated, may be empty), `SOURCE TARGET` pairs, `--`, program and its arguments. `/etc`
+/// (and each other directory named) is overlaid with a tmpfs-backed upper layer, so that what
+/// the program writes there stays private and that missing targets under `/etc` get a stub to
+/// bind onto.
 const SETUP_SCRIPT: &str = r#"set -e
-host=$1 scratch=$2
-shift 2
+host=$1 scratch=$2 private=$3
+shift 3
 mount -t tmpfs lab-scratch "$scratch"
 mkdir "$scratch/upper" "$scratch/work"
 stubs() {
@@ -134,6 +136,11 @@ stubs() {
 }
 stubs "$@"
 mount -t overlay lab-etc -o "lowerdir=/etc,upperdir=$scratch/upper,workdir=$scratch/work" /etc
+for dir in $private; do
+    layer=$scratch/layer$(printf %s "$dir" | tr / -)
+    mkdir "$layer" "$layer/upper" "$layer/work"
+    mount -t overlay lab-private -o "lowerdir=$dir,upperdir=$layer/upper,workdir=$layer/work" "$dir"
+done
 while [ "$1" != -- ]; do
     mount --bind "$1" "$2"
     shift 2
@@ -148,6 +155,8 @@ exec "$@"
 pub struct MountPlan {
     hostname: String,
     scratch: PathBuf,
+    /// Directories besides `/etc` whose changes stay in the namespace.
+    private: Vec<&'static str>,
     binds: Vec<(PathBuf, &'static str)>,
 }
 
@@ -164,8 +173,20 @@ impl MountPlan {
         MountPlan {
             hostname: hostname.to_string(),
             scratch,
+            private: Vec::new(),
             binds: Vec::new(),
         }
+    }
+
+    /// Overlays the existing directory `dir` (as `/etc` always is): what the host writes below
+    /// it stays in the host's namespace.
+    pub fn private(mut self, dir: &'static str) -> MountPlan {
+        assert!(
+            Path::new(dir).is_dir() && !dir.contains(char::is_whitespace),
+            "{dir} must be an existing directory without spaces"
+        );
+        self.private.push(dir);
+        self
     }
 
     /// Binds `source` over `target`. Targets outside `/etc` must exist on the machine; a
@@ -193,6 +214,7 @@ impl MountPlan {
         words.extend(["sh", "-c", SETUP_SCRIPT, "lab-host"].map(OsString::from));
         words.push(self.hostname.clone().into());
         words.push(self.scratch.clone().into());
+        words.push(self.private.join(" ").into());
         for (source, target) in &self.binds {
             words.push(source.clone().into());
             words.push(target.into());

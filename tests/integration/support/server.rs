@@ -8,6 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::exec::{log_tail, poll_until, wait_until, Daemon};
+use super::files::copy_tree;
+use super::fixtures::server_bin;
 use super::host::{Host, MountPlan, Tree};
 use super::lab::{require, Lab};
 use super::net::{accepts, delete_link, delete_netns, ip, netns_pids};
@@ -22,7 +24,8 @@ const GANESHA_TOOLS: &[(&str, &str)] = &[("ganesha.nfsd", "nfs-ganesha, nfs-gane
 
 /// An NFS server host. Its tree ([`Tree`]) holds `install` (its `/install`), `etc/ganesha`
 /// and `etc/exports.d`; `/etc/hosts` is the lab's hosts file. Anything else it writes below
-/// `/etc` lands in a private scratch layer. Its `/run` is `run` of its tree, which starts with
+/// `/etc` or `/var/lib` lands in a private scratch layer; root's home is `root`, empty at first. `/usr/local/sbin` holds the stand-in
+/// for the kernel NFS server's `exportfs` (fixtures/server-bin), which the lab does not run. Its `/run` is `run` of its tree, which starts with
 /// only `run/sshd`. sshd listens on [`Server::addr`], port 22.
 pub struct Server<'l> {
     lab: &'l Lab,
@@ -45,9 +48,16 @@ impl<'l> Server<'l> {
         let addr = lab.slot().host(index + 2);
         lab.claim(name, Some(addr));
         let root = lab.dir().join(name);
-        for dir in ["install", "etc/ganesha", "etc/exports.d", "run/sshd"] {
+        for dir in [
+            "install",
+            "etc/ganesha",
+            "etc/exports.d",
+            "run/sshd",
+            "root",
+        ] {
             std::fs::create_dir_all(root.join(dir)).expect("create the server's tree");
         }
+        copy_tree(&server_bin(), &root.join("sbin"));
         let state = lab.state_dir(name);
         let mut server = Server {
             lab,
@@ -197,6 +207,11 @@ fn start_anchor(lab: &Lab, name: &str, root: &Path, state: &Path) -> Daemon {
         .bind(lab.hosts_file(), "/etc/hosts")
         .bind(root.join("etc/ganesha"), "/etc/ganesha")
         .bind(root.join("etc/exports.d"), "/etc/exports.d")
+        .bind(root.join("sbin"), "/usr/local/sbin")
+        // root's home is the server's own (empty): the shell sshd starts for each command
+        // reads no start-up file of the machine's root (which may run slow or locking tools).
+        .bind(root.join("root"), "/root")
+        .private("/var/lib")
         // The server's /run is its own, as after a boot, holding only what the lab puts there:
         // sshd's privilege separation directory, which a service manager would create when
         // the service starts (never, on a machine where openssh-server was only installed);
