@@ -416,9 +416,10 @@ fn empty_dir(dir: &std::path::Path) {
 
 /// Makes root's `~/.bashrc` empty for the server's sshd sessions (inside its mount namespace
 /// only): bash reads it for every command over ssh, and a build machine's (pyenv here) can
-/// cost more than the connection itself; an NFS server's root has no such start-up.
+/// cost more than the connection itself; an NFS server's root has no such start-up. The lab
+/// now gives the server a home of its own, so this only acts where that home has one.
 fn plain_remote_shell(server: &Server<'_>) {
-    if std::path::Path::new("/root/.bashrc").exists() {
+    if server.path("root/.bashrc").exists() {
         server
             .run(&["mount", "--bind", "/dev/null", "/root/.bashrc"])
             .assert_success();
