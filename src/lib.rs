@@ -5,9 +5,11 @@
 //! `redirectps` postscript) only parse arguments, call in here and map errors to exit codes.
 
 pub mod aix;
+pub mod atomic;
 pub mod binfmt;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod exit;
 pub mod exports;
 pub mod host;
@@ -22,6 +24,10 @@ pub mod remote;
 pub mod rsync;
 pub mod scripts;
 pub mod statelite;
+pub mod status;
 pub mod sync;
 pub mod syslog;
 pub mod xcat;
+
+#[cfg(test)]
+mod fuzz;

@@ -6,20 +6,107 @@ use std::path::PathBuf;
 use crate::config::{ServerConfig, TransportKind};
 use crate::process::{quote_words, Cmd};
 
-/// ssh options always added: never prompt, refuse unknown host keys, give up on a server that
-/// does not answer, notice a peer that dies. Options in `RSYNC_RSH` come first and so win.
-const SSH_OPTIONS: [&str; 10] = [
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "ConnectTimeout=30",
-    "-o",
-    "ServerAliveInterval=15",
-    "-o",
-    "ServerAliveCountMax=4",
+/// ssh options a run needs whatever the site set: never prompt (a prescript has no one to
+/// answer). After the site's own options, so an explicit `-o BatchMode=no` in `RSYNC_RSH`
+/// still wins.
+const SSH_REQUIRED: [&str; 2] = ["-o", "BatchMode=yes"];
+
+/// ssh options added only where the site's own configuration leaves ssh's default: refuse
+/// unknown host keys, give up on a server that does not answer, notice a peer that dies.
+/// Each is `(key as ssh -G prints it, ssh's default as printed, our option)`.
+///
+/// ssh takes the first value it is given for an option, and command-line options before any
+/// configuration file, so an option added on the command line would override a site's
+/// `-F` file or `~/.ssh/config`. Instead of guessing how the site set an option, we ask ssh
+/// for its resolved configuration (`ssh -G`, which does not connect) and add ours only where
+/// ssh would use its default. (A site that sets an option to exactly ssh's default, such
+/// as `ServerAliveInterval 0`, gets ours.)
+const SSH_DEFAULTS: [(&str, &str, &str); 4] = [
+    ("stricthostkeychecking", "ask", "StrictHostKeyChecking=yes"),
+    ("connecttimeout", "none", "ConnectTimeout=30"),
+    ("serveraliveinterval", "0", "ServerAliveInterval=15"),
+    ("serveralivecountmax", "3", "ServerAliveCountMax=4"),
 ];
+
+/// The longest a server that stops answering keeps a run waiting, with the built-in
+/// options: a connection attempt gives up after `ConnectTimeout` (30 s); an open
+/// connection after `ServerAliveInterval` x `ServerAliveCountMax` (15 s x 4) of silence,
+/// plus the interval before the first probe. A server found dead is not tried again.
+pub const HUNG_SERVER_SECONDS: u64 = 30 + 15 * 4 + 15;
+
+/// The options to add after the site's: the required ones, then each default the site's
+/// resolved configuration (`ssh -G` output, `None` when it could not be had) leaves unset.
+pub fn ssh_options(resolved: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = SSH_REQUIRED.iter().map(|s| s.to_string()).collect();
+    for (key, default, ours) in SSH_DEFAULTS {
+        let value = resolved.map(|text| {
+            text.lines()
+                .filter_map(|l| l.split_once(' '))
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v.trim())
+        });
+        // Not known (no `ssh -G`, or a key it did not print): add ours, as before.
+        let unset = match value {
+            None | Some(None) => true,
+            Some(Some(v)) => v.eq_ignore_ascii_case(default),
+        };
+        if unset {
+            out.push("-o".into());
+            out.push(ours.into());
+        }
+    }
+    out
+}
+
+/// The configuration ssh resolves for `host` with the site's words (`ssh -G`, no connection
+/// made); `None` when the remote shell is not OpenSSH's `ssh` or cannot say.
+fn resolved_config(rsh: &[String], host: &str) -> Option<String> {
+    let program = std::path::Path::new(&rsh[0]).file_name()?.to_str()?;
+    if program != "ssh" {
+        return None;
+    }
+    let out = Cmd::new(&rsh[0])
+        .args(&rsh[1..])
+        .arg("-G")
+        .arg(host)
+        .stdin_bytes(Vec::new())
+        .run()
+        .ok()?;
+    out.success().then_some(out.stdout)
+}
+
+/// ssh's own words when a command failed because the server could not be reached or the
+/// connection died (refused, timed out, no route, key refused, host key unknown...): the
+/// line to show the admin, `None` for any other failure. ssh prints these itself, so they
+/// are recognised whatever program ran ssh (ssh, rsync).
+pub fn connection_failure(stderr: &str) -> Option<String> {
+    const STARTS: [&str; 12] = [
+        "ssh: ",
+        "Timeout, server ",
+        "Connection closed by ",
+        "Connection reset by ",
+        "Connection timed out",
+        "kex_exchange_identification: ",
+        "banner exchange: ",
+        "Permission denied (",
+        "Host key verification failed",
+        "client_loop: ",
+        "packet_write_wait: ",
+        "Bad owner or permissions on ",
+    ];
+    stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            // Newer ssh puts `user@host: ` before some messages.
+            let bare = l
+                .split_once(": ")
+                .filter(|(p, _)| p.contains('@') && !p.contains(' '))
+                .map_or(*l, |(_, rest)| rest);
+            STARTS.iter().any(|p| bare.starts_with(p)) || l.ends_with("closed by remote host.")
+        })
+        .map(|l| l.chars().take(300).collect())
+}
 
 /// A server that cannot be reached as configured.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +121,15 @@ pub enum RemoteError {
 
 #[derive(Clone, Debug)]
 enum Transport {
-    Ssh { rsh: Vec<String>, host: String },
-    Local { root: PathBuf },
+    Ssh {
+        rsh: Vec<String>,
+        host: String,
+        /// Ours, after the site's (see [`ssh_options`]).
+        options: Vec<String>,
+    },
+    Local {
+        root: PathBuf,
+    },
 }
 
 /// One external NFS server and the way to reach it.
@@ -69,9 +163,11 @@ impl Remote {
                     Some(text) => split_rsh(text)?,
                     None => vec!["ssh".to_string()],
                 };
+                let options = ssh_options(resolved_config(&rsh, &config.ssh_host).as_deref());
                 Transport::Ssh {
                     rsh,
                     host: config.ssh_host.clone(),
+                    options,
                 }
             }
         };
@@ -118,9 +214,9 @@ impl Remote {
     /// The `--rsh` value for rsync (ssh plus our options), `None` for a local server.
     pub fn rsync_rsh(&self) -> Option<String> {
         match &self.transport {
-            Transport::Ssh { rsh, .. } => Some(quote_words(
-                rsh.iter().map(String::as_str).chain(SSH_OPTIONS),
-            )),
+            Transport::Ssh { rsh, options, .. } => {
+                Some(quote_words(rsh.iter().chain(options).map(String::as_str)))
+            }
             Transport::Local { .. } => None,
         }
     }
@@ -129,9 +225,9 @@ impl Remote {
     /// locally they are run as they are.
     pub fn command<S: AsRef<str>>(&self, argv: &[S]) -> Cmd {
         match &self.transport {
-            Transport::Ssh { rsh, host } => Cmd::new(&rsh[0])
+            Transport::Ssh { rsh, host, options } => Cmd::new(&rsh[0])
                 .args(&rsh[1..])
-                .args(SSH_OPTIONS)
+                .args(options)
                 .arg(host)
                 .arg(quote_words(argv.iter().map(AsRef::as_ref))),
             Transport::Local { .. } => {
@@ -250,6 +346,82 @@ mod tests {
             .rsync_rsh()
             .unwrap()
             .starts_with("ssh -F /tmp/cfg -o BatchMode=yes"));
+    }
+
+    #[test]
+    fn built_in_options_only_where_the_site_left_ssh_defaults() {
+        let all = ssh_options(None).join(" ");
+        assert_eq!(
+            all,
+            "-o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=30 \
+             -o ServerAliveInterval=15 -o ServerAliveCountMax=4"
+        );
+        let defaults = "user root\nbatchmode no\nstricthostkeychecking ask\n\
+                        connecttimeout none\nserveraliveinterval 0\nserveralivecountmax 3\n";
+        assert_eq!(ssh_options(Some(defaults)).join(" "), all);
+        let site = "stricthostkeychecking accept-new\nconnecttimeout 5\n\
+                    serveraliveinterval 3\nserveralivecountmax 3\n";
+        assert_eq!(
+            ssh_options(Some(site)).join(" "),
+            "-o BatchMode=yes -o ServerAliveCountMax=4"
+        );
+    }
+
+    #[test]
+    fn a_site_ssh_configuration_file_takes_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("ssh_config");
+        std::fs::write(
+            &cfg,
+            "Host nfs1\n  ConnectTimeout 5\n  ServerAliveInterval 2\n  ServerAliveCountMax 2\n",
+        )
+        .unwrap();
+        let rsh = format!("ssh -F {}", cfg.display());
+        let r = Remote::with_rsh(&ssh_server(), Some(&rsh)).unwrap();
+        let line = r.rsync_rsh().unwrap();
+        assert!(
+            line.ends_with("-o BatchMode=yes -o StrictHostKeyChecking=yes"),
+            "{line}"
+        );
+        // The same settings given with -o: ssh takes the first value, the site's.
+        let r = Remote::with_rsh(&ssh_server(), Some("ssh -o ConnectTimeout=7")).unwrap();
+        let line = r.rsync_rsh().unwrap();
+        assert!(!line.contains("ConnectTimeout=30"), "{line}");
+        assert!(line.contains("ServerAliveInterval=15"), "{line}");
+        // Not ssh: nothing is asked, every option is added after the site's words.
+        let r = Remote::with_rsh(&ssh_server(), Some("/opt/bin/myrsh -x")).unwrap();
+        assert!(r.rsync_rsh().unwrap().contains("ConnectTimeout=30"));
+    }
+
+    #[test]
+    fn connection_failures_are_told_by_ssh_own_words() {
+        let rsync = "ssh: connect to host 10.0.0.9 port 22: Connection timed out\r\n\
+                     rsync: connection unexpectedly closed (0 bytes received so far) [sender]\n\
+                     rsync error: unexplained error (code 255) at io.c(232) [sender=3.2.7]\n";
+        assert_eq!(
+            connection_failure(rsync).unwrap(),
+            "ssh: connect to host 10.0.0.9 port 22: Connection timed out"
+        );
+        assert_eq!(
+            connection_failure("Timeout, server nfs1 not responding.\nrsync: [sender] write error: Broken pipe (32)\n").unwrap(),
+            "Timeout, server nfs1 not responding."
+        );
+        assert_eq!(
+            connection_failure("root@10.0.0.9: Permission denied (publickey).\n").unwrap(),
+            "root@10.0.0.9: Permission denied (publickey)."
+        );
+        assert_eq!(
+            connection_failure("Permission denied (publickey).\n").unwrap(),
+            "Permission denied (publickey)."
+        );
+        assert!(connection_failure(
+            "rsync: write failed on \"/install/x\": No space left on device (28)\n"
+        )
+        .is_none());
+        assert!(connection_failure(
+            "mkdir: cannot create directory '/install/a': Permission denied\n"
+        )
+        .is_none());
     }
 
     #[test]

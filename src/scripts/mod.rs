@@ -24,6 +24,13 @@ pub const NAMES: &str = include_str!("names.sh");
 /// `exist PATH...` and `isdir PATH...` (the paths that are there), one per line.
 pub const STATELITE: &str = include_str!("statelite.sh");
 
+/// What the NFS server applied, by kind (`$1`), in frames marked `$2` (see [`frames`]).
+pub const APPLIED: &str = include_str!("applied.sh");
+/// `SIZE PATH`, `dir PATH` or `missing PATH` for each path on stdin.
+pub const SIZES: &str = include_str!("sizes.sh");
+/// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
+pub const STAMPS: &str = include_str!("stamps.sh");
+
 /// Exit status of [`LOCK`] when the wait ran out (EX_TEMPFAIL).
 pub const LOCK_BUSY: i32 = 75;
 /// Exit status of [`INSTALL`] when the file changed since it was read.
@@ -133,7 +140,8 @@ mod tests {
     #[test]
     fn scripts_are_sh_with_our_header() {
         for s in [
-            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE,
+            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE, APPLIED,
+            SIZES, STAMPS,
         ] {
             assert!(s.starts_with("# shellcheck shell=sh\n"), "{s}");
         }

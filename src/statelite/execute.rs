@@ -190,7 +190,8 @@ impl Executor<'_> {
         let job = self.job_of(step).ok_or("not a copy")?;
         let mut run = RsyncRun::default();
         let tag = format!("{}: {}", step.server, step.label);
-        self.engine.run_rsync(&tag, &job, false, &mut run);
+        self.engine
+            .run_rsync(&step.server, &tag, &job, false, &mut run);
         r.changed = run.changes as u64;
         r.findings.extend(run.warning);
         match run.error {
@@ -261,7 +262,8 @@ impl Executor<'_> {
         let job = self.job_of(step)?;
         let mut run = RsyncRun::default();
         let tag = format!("{}: {}", step.server, step.label);
-        self.engine.run_rsync(&tag, &job, true, &mut run);
+        self.engine
+            .run_rsync(&step.server, &tag, &job, true, &mut run);
         Some(match run.error {
             Some(e) => Err(e),
             None => Ok(run.changes as u64),

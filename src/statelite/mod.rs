@@ -21,10 +21,10 @@ use crate::config::Config;
 use crate::exports::{Part, Published};
 use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
-use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
 use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
 use crate::sync::Sysroot;
+use crate::sync::{exports_step, stamp};
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
@@ -199,6 +199,7 @@ pub fn run(
                 .or_else(|| servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: None,
+            dead: Default::default(),
         },
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };
@@ -222,12 +223,56 @@ pub fn run(
         }
     }
     publish(ctx, opts, &servers, &mut report);
+    if !opts.dry_run {
+        stamps(ctx, opts, &targets, &servers, &report, &mut say);
+    }
     for line in &report.exports {
         say(format!("exports: {line}"));
     }
     report.seconds = start.elapsed().as_secs_f64();
     say(report.summary());
     Ok(report)
+}
+
+/// Leaves this host's stamp per server and image (see [`crate::sync::stamp`]).
+fn stamps(
+    ctx: &Context<'_>,
+    opts: &Options,
+    targets: &[Target<'_>],
+    servers: &Servers,
+    report: &Report,
+    say: &mut dyn FnMut(String),
+) {
+    let failed: std::collections::BTreeSet<&str> = report
+        .failed
+        .iter()
+        .map(|f| f.node.as_str())
+        .chain(
+            report
+                .results
+                .iter()
+                .filter(|r| !r.ok)
+                .flat_map(|r| r.nodes.iter().map(String::as_str)),
+        )
+        .collect();
+    let Ok(installdir) = ctx.resolver.db().installdir() else {
+        return;
+    };
+    let nodes = targets.iter().map(|t| {
+        (
+            t.server.as_str(),
+            t.node.image.as_str(),
+            t.node.node.as_str(),
+        )
+    });
+    let all = stamp::of_run("syncstatelite", &opts.sn, nodes, &|n| failed.contains(n));
+    for (name, stamps) in all {
+        if let Some(server) = servers.get(&name) {
+            if let Err(e) = stamp::write(server, &installdir, &stamps) {
+                say(format!("{name}: cannot write the sync stamps: {e}"));
+            }
+        }
+    }
 }
 
 /// Publishes this host's statelite part on each server: what it published before (read back

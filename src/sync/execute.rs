@@ -4,13 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::context::Sysroot;
 use super::pool;
 use super::servers::{Server, Servers};
 use super::step::{Done, RemoveEntry, Step, StepKind, StepResult, Verification};
-use crate::process::Cmd;
+use crate::process::{Cmd, CommandError};
+use crate::remote::connection_failure;
 use crate::rsync::{self, Verdict};
 use crate::scripts::{self, FileReport};
 use crate::syslog::Syslog;
@@ -33,6 +35,41 @@ pub struct Execution<'p> {
     pub down: BTreeMap<String, String>,
 }
 
+/// Servers found unreachable during a run, with ssh's words: none is tried again, so a
+/// server that hangs costs one timeout, not one per remaining step, verification and
+/// exports.
+/// Clones share one record, so that every executor of a run knows the same dead servers.
+#[derive(Clone, Debug, Default)]
+pub struct DeadServers(Arc<Mutex<BTreeMap<String, String>>>);
+
+impl DeadServers {
+    /// Marks `server` dead with `cause` (the first cause is kept).
+    pub fn mark(&self, server: &str, cause: &str) {
+        self.lock()
+            .entry(server.to_string())
+            .or_insert_with(|| cause.to_string());
+    }
+
+    /// Why `server` was found dead, if it was.
+    pub fn cause(&self, server: &str) -> Option<String> {
+        self.lock().get(server).cloned()
+    }
+
+    /// Every dead server and its cause.
+    pub fn all(&self) -> BTreeMap<String, String> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What a step, a verification or the exports of a dead server report instead of running.
+pub fn not_run(cause: &str) -> String {
+    format!("not run: the server was found unreachable earlier in this run ({cause})")
+}
+
 /// Runs steps against their servers.
 pub struct Executor<'a> {
     pub servers: &'a Servers,
@@ -43,6 +80,8 @@ pub struct Executor<'a> {
     pub jobs: usize,
     /// Told of each step as it starts and ends.
     pub progress: Option<&'a (dyn Fn(Progress<'_>) + Sync)>,
+    /// Servers found unreachable so far.
+    pub dead: DeadServers,
 }
 
 impl Executor<'_> {
@@ -77,6 +116,11 @@ impl Executor<'_> {
             .zip(results)
             .map(|(step, result)| Done { step, result })
             .collect();
+        let mut down = down;
+        for (server, cause) in self.dead.all() {
+            down.entry(server)
+                .or_insert_with(|| format!("connection lost: {cause}"));
+        }
         Execution { done, down }
     }
 
@@ -108,11 +152,16 @@ impl Executor<'_> {
             let cmd = server.remote.command(&argv);
             self.syslog.info(&format!("{name}: {}", cmd.display()));
             if let Err(e) = cmd.run_checked() {
+                // The whole command and stderr go to syslog; the admin gets one line.
                 self.syslog.err(&format!("{name}: {e}"));
-                down.insert(
-                    name.to_string(),
-                    format!("cannot reach or prepare the server: {e}"),
-                );
+                let reason = match failure_cause(&e) {
+                    Some(cause) => {
+                        self.dead.mark(name, &cause);
+                        format!("cannot reach the server: {cause}")
+                    }
+                    None => format!("cannot prepare the server: {}", short(&e)),
+                };
+                down.insert(name.to_string(), reason);
             }
         }
         down
@@ -124,6 +173,10 @@ impl Executor<'_> {
         }
         let start = Instant::now();
         let mut r = StepResult::of(step);
+        if let Some(cause) = self.dead.cause(&step.server) {
+            r.error = Some(not_run(&cause));
+            return r;
+        }
         match (&step.kind, self.servers.get(&step.server)) {
             (StepKind::Refused { reason }, _) => r.error = Some(reason.clone()),
             (_, None) => r.error = Some("not a server of this run".into()),
@@ -142,13 +195,26 @@ impl Executor<'_> {
 
     /// Runs one rsync of `step`; with `dry_run` it only compares.
     fn rsync(&self, step: &Step, job: &rsync::Job, dry_run: bool, r: &mut StepResult) {
-        self.run_rsync(&format!("{}: {}", step.server, step.label), job, dry_run, r)
+        let tag = format!("{}: {}", step.server, step.label);
+        self.run_rsync(&step.server, &tag, job, dry_run, r)
     }
 
     /// Runs one rsync job (its source a path of this host, read under the sysroot), logging
     /// under `tag` its command, exit status, statistics and stderr; `r` gets the statistics,
     /// the changes and the warning or error. With `dry_run` it only compares.
-    pub fn run_rsync(&self, tag: &str, job: &rsync::Job, dry_run: bool, r: &mut StepResult) {
+    /// A server found dead is not tried; a copy that finds it dead marks it so.
+    pub fn run_rsync(
+        &self,
+        server: &str,
+        tag: &str,
+        job: &rsync::Job,
+        dry_run: bool,
+        r: &mut StepResult,
+    ) {
+        if let Some(cause) = self.dead.cause(server) {
+            r.error = Some(not_run(&cause));
+            return;
+        }
         let mut job = job.clone();
         job.source = self.sysroot.local(&job.source).display().to_string();
         let rules = match write_rules(&job.rules) {
@@ -171,10 +237,14 @@ impl Executor<'_> {
         let code = out.code_or_signal();
         let (stats, changes) = rsync::parse_output(&out.stdout);
         r.stats = stats;
-        r.changes = changes
+        let changes: Vec<&String> = changes
             .iter()
             .filter(|c| !rsync::is_dir_time_only(c))
-            .count();
+            .collect();
+        r.changes = changes.len();
+        if dry_run {
+            r.items = changes.iter().map(|c| item_name(c)).collect();
+        }
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",
             rsync::meaning(code),
@@ -201,13 +271,19 @@ impl Executor<'_> {
                     "some source files vanished while copying (rsync exit {code})"
                 ))
             }
-            Verdict::Failed => {
-                r.error = Some(format!(
-                    "rsync exited with status {code} ({}){}",
-                    rsync::meaning(code),
-                    stderr_tail(&out.stderr)
-                ))
-            }
+            Verdict::Failed => match connection_failure(&out.stderr) {
+                Some(cause) => {
+                    self.dead.mark(server, &cause);
+                    r.error = Some(format!("connection lost: {cause} (rsync exit {code})"));
+                }
+                None => {
+                    r.error = Some(format!(
+                        "rsync exited with status {code} ({}){}",
+                        rsync::meaning(code),
+                        stderr_tail(&out.stderr)
+                    ))
+                }
+            },
         }
     }
 
@@ -267,7 +343,13 @@ impl Executor<'_> {
             Ok(o) => o,
             Err(e) => {
                 self.syslog.err(&format!("{tag}: {e}"));
-                r.error = Some(e.to_string());
+                r.error = Some(match failure_cause(&e) {
+                    Some(cause) => {
+                        self.dead.mark(&step.server, &cause);
+                        format!("connection lost: {cause}")
+                    }
+                    None => short(&e),
+                });
                 return;
             }
         };
@@ -305,12 +387,20 @@ impl Executor<'_> {
             .filter(|d| matches!(d.step.kind, StepKind::Rsync(_)) && d.result.ok)
             .collect();
         pool::map(&todo, self.jobs, |d| {
-            if d.result.changes == 0 && !always {
+            if let Some(cause) = self.dead.cause(&d.step.server) {
+                Verification {
+                    server: d.step.server.clone(),
+                    label: d.step.label.clone(),
+                    differences: None,
+                    error: Some(not_run(&cause)),
+                }
+            } else if d.result.changes == 0 && !always {
                 Verification {
                     server: d.step.server.clone(),
                     label: d.step.label.clone(),
                     differences: Some(0),
                     error: None,
+                    items: Vec::new(),
                 }
             } else {
                 self.compare(d.step)
@@ -329,8 +419,15 @@ impl Executor<'_> {
             label: step.label.clone(),
             differences: r.error.is_none().then_some(r.changes),
             error: r.error,
+            items: r.items,
         }
     }
+}
+
+/// The item an itemized change (`%i %n%L`) names: after the flags, without a link target.
+fn item_name(change: &str) -> String {
+    let name = change.split_once(' ').map_or("", |(_, n)| n).trim_start();
+    name.split(" -> ").next().unwrap_or(name).to_string()
 }
 
 fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
@@ -345,7 +442,9 @@ fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// Regular files below a directory, as paths relative to it.
-fn local_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
+pub(crate) fn local_files(
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {
@@ -369,6 +468,29 @@ fn local_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, std::fs::M
     Ok(out)
 }
 
+/// ssh's words when a command failed because its server could not be reached.
+fn failure_cause(e: &CommandError) -> Option<String> {
+    match e {
+        CommandError::Failed { stderr, .. } => connection_failure(stderr),
+        CommandError::Spawn { .. } => None,
+    }
+}
+
+/// A failed command in one line without the command itself (which syslog has): its status
+/// and the last lines of its stderr.
+fn short(e: &CommandError) -> String {
+    match e {
+        CommandError::Spawn { source, .. } => format!("cannot start the command: {source}"),
+        CommandError::Failed { code, stderr, .. } => {
+            let status = match code {
+                Some(c) => format!("exit status {c}"),
+                None => "killed by a signal".to_string(),
+            };
+            format!("{status}{}", stderr_tail(stderr))
+        }
+    }
+}
+
 /// The last lines of a child's stderr, for a one-line summary (the full text is in syslog).
 fn stderr_tail(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -377,4 +499,120 @@ fn stderr_tail(stderr: &str) -> String {
     }
     let tail = &lines[lines.len().saturating_sub(3)..];
     format!(": {}", tail.join(" | "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::exports::Role;
+    use crate::remote::Remote;
+    use crate::sync::servers::ServerAddress;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// An ssh that lets the first command through (the preparation) and then answers as a
+    /// server that stopped answering does; it counts its calls.
+    fn dying_ssh(dir: &std::path::Path) -> std::path::PathBuf {
+        let ssh = dir.join("fake-ssh");
+        std::fs::write(
+            &ssh,
+            format!(
+                "#!/bin/sh\necho x >> {calls}\nif [ \"$(wc -l < {calls})\" -eq 1 ]; then exit 0; fi\n\
+                 echo 'Timeout, server nfs1 not responding.' >&2\nexit 255\n",
+                calls = dir.join("calls").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ssh
+    }
+
+    #[test]
+    fn a_server_found_dead_is_not_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ssh = dying_ssh(dir.path());
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        let config = Config::default().server("nfs1");
+        let remote = Remote::with_rsh(&config, Some(&ssh.display().to_string())).unwrap();
+        let server = Server {
+            name: "nfs1".into(),
+            address: ServerAddress {
+                host: "nfs1".into(),
+                ip: "10.0.0.9".into(),
+            },
+            remote: remote.clone(),
+            config,
+        };
+        let servers: Servers = [("nfs1".to_string(), server)].into();
+        let steps: Vec<Step> = (1..=3)
+            .map(|i| Step {
+                server: "nfs1".into(),
+                role: Role::Spot,
+                resource: format!("spot{i}"),
+                location: format!("/install/nim/spot/spot{i}"),
+                label: format!("spot spot{i}"),
+                nodes: vec!["cn1".into()],
+                kind: StepKind::Rsync(rsync::Job {
+                    source: "/src".into(),
+                    dest: remote.rsync_target(&format!("/install/nim/spot/spot{i}")),
+                    rules: Vec::new(),
+                    delete: true,
+                    sparse: false,
+                    xattrs: false,
+                    size_only: false,
+                    compress: false,
+                    temp_dir: None,
+                    rsh: remote.rsync_rsh(),
+                    rsync_path: None,
+                }),
+                covers: Vec::new(),
+            })
+            .collect();
+        let sysroot = Sysroot::new(dir.path());
+        let syslog = Syslog::disabled();
+        let executor = Executor {
+            servers: &servers,
+            sysroot: &sysroot,
+            syslog: &syslog,
+            rsync: "rsync".into(),
+            jobs: 1,
+            progress: None,
+            dead: DeadServers::default(),
+        };
+        let ran = executor.execute(&steps, "/install/.xcat-extnfs.tmp");
+        let errors: Vec<&str> = ran
+            .done
+            .iter()
+            .map(|d| d.result.error.as_deref().unwrap())
+            .collect();
+        assert!(
+            errors[0].starts_with("connection lost: Timeout, server nfs1 not responding."),
+            "{errors:?}"
+        );
+        for e in &errors[1..] {
+            assert!(
+                e.starts_with("not run: the server was found unreachable"),
+                "{e}"
+            );
+        }
+        assert!(ran.down["nfs1"].contains("Timeout, server nfs1 not responding."));
+        let done: Vec<Done<'_>> = ran
+            .done
+            .into_iter()
+            .map(|mut d| {
+                d.result.ok = true;
+                d
+            })
+            .collect();
+        let v = executor.verify(&done, true);
+        assert!(v
+            .iter()
+            .all(|v| v.error.as_deref().unwrap().starts_with("not run")));
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        assert_eq!(
+            calls.lines().count(),
+            2,
+            "one preparation, one failed copy, then nothing"
+        );
+    }
 }

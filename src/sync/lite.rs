@@ -130,6 +130,7 @@ pub fn verify(engine: &Engine<'_>, sn: &str, lite: &Lite, always: bool) -> Vec<V
             label: step.label.clone(),
             differences: v.as_ref().ok().map(|n| *n as usize),
             error: v.err(),
+            items: Vec::new(),
         })
         .collect()
 }
@@ -148,6 +149,7 @@ fn executor<'a>(engine: &Engine<'a>, sn: &str) -> Executor<'a> {
             rsync: engine.rsync.clone(),
             jobs: engine.jobs,
             progress: None,
+            dead: engine.dead.clone(),
         },
         owner: format!("syncaixres on {sn} (pid {})", std::process::id()),
     }

@@ -35,6 +35,7 @@ pub mod pool;
 pub mod redirect;
 pub mod report;
 pub mod servers;
+pub mod stamp;
 pub mod step;
 
 use std::time::Instant;
@@ -117,6 +118,7 @@ pub fn run(
         statelite: lite::Lite::default(),
     };
     let published;
+    let mut down = std::collections::BTreeSet::new();
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
             say(line);
@@ -128,6 +130,7 @@ pub fn run(
             rsync: opts.rsync.clone(),
             jobs: 1,
             progress: None,
+            dead: Default::default(),
         };
         for line in lite::plan_lines(&engine, &opts.sn, &lite) {
             say(line);
@@ -144,11 +147,13 @@ pub fn run(
                 .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: opts.progress.then_some(&progress as _),
+            dead: Default::default(),
         };
         syslog.flush();
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
         for (server, reason) in &ran.down {
             say(format!("{server}: FAILED: {reason}"));
+            down.insert(server.clone());
         }
         for d in &ran.done {
             say(report::result_line(&d.result));
@@ -173,10 +178,13 @@ pub fn run(
         for (server, covers) in lite.published() {
             paths.entry(server).or_default().extend(covers);
         }
+        // A server found dead is not connected to again: its exports are reported not run.
+        let dead = executor.dead.all();
+        paths.retain(|server, _| !dead.contains_key(server));
         let addresses = servers::NodeAddresses {
             resolver: ctx.resolver,
         };
-        published = exports_step::publish_all(
+        let mut outcomes = exports_step::publish_all(
             &inv.servers,
             &opts.sn,
             ctx.sysroot,
@@ -184,6 +192,21 @@ pub fn run(
             &addresses,
             false,
         );
+        for (server, cause) in &dead {
+            if inv
+                .servers
+                .get(server)
+                .is_some_and(|s| s.config.exports.apply)
+            {
+                outcomes.push(exports_step::Outcome {
+                    server: server.clone(),
+                    line: format!("{server}: exports {}", execute::not_run(cause)),
+                    failed: true,
+                    failed_clients: Vec::new(),
+                });
+            }
+        }
+        published = outcomes;
         for o in &published {
             say(format!("exports: {}", o.line));
         }
@@ -192,6 +215,22 @@ pub fn run(
     }
     stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
+    if !opts.dry_run && !removal {
+        let failed = report.failed_nodes();
+        let nodes = inv
+            .targets
+            .iter()
+            .filter(|t| !down.contains(&t.server))
+            .map(|t| (t.server.as_str(), t.image.as_str(), t.node.as_str()));
+        let stamps = stamp::of_run("syncaixres", &opts.sn, nodes, &|n| failed.contains_key(n));
+        for (name, stamps) in stamps {
+            if let Some(server) = inv.servers.get(&name) {
+                if let Err(e) = stamp::write(server, &installdir, &stamps) {
+                    say(format!("{name}: cannot write the sync stamps: {e}"));
+                }
+            }
+        }
+    }
     for line in report.failure_lines() {
         say(line);
     }

@@ -1,9 +1,6 @@
 //! The mount redirection mkdsklsnode makes for an external NFS server, checked and completed:
 //! `nodename` of `/` and `/usr`, the server's hosts entry, and `SPOT`/`ROOT`/`NIM_HOSTS` in `.info`.
 
-use std::io::Write;
-use std::path::Path;
-
 use serde::Serialize;
 
 use super::context::Sysroot;
@@ -178,23 +175,7 @@ fn read(sysroot: &Sysroot, path: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot read {path}: {e}"))
 }
 
-/// Writes an edit atomically: a temporary file in the same directory, mode and owner of the
-/// original, then a rename over it.
+/// Writes an edit atomically (see [`crate::atomic`]): a crash leaves the old or the new file.
 pub fn apply(sysroot: &Sysroot, edit: &Edit) -> std::io::Result<()> {
-    let path = sysroot.local(&edit.path);
-    let meta = std::fs::metadata(&path)?;
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".xcat-extnfs.")
-        .tempfile_in(dir)?;
-    tmp.write_all(edit.content.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    std::fs::set_permissions(tmp.path(), meta.permissions())?;
-    {
-        use std::os::unix::fs::MetadataExt;
-        // Ownership can only be kept as root; a non-root run keeps its own.
-        let _ = std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()));
-    }
-    tmp.persist(&path).map_err(|e| e.error)?;
-    Ok(())
+    crate::atomic::replace(&sysroot.local(&edit.path), edit.content.as_bytes())
 }

@@ -132,6 +132,9 @@ pub fn eval(expr: &Expr, captures: &[Option<&str>], source: &str) -> Result<Valu
     })
 }
 
+/// The widest field `sprintf` pads to.
+const MAX_WIDTH: usize = 4096;
+
 /// Perl's `sprintf` for the conversions xCAT tables use: `%d %i %u %s %x %X %o %%` with
 /// flags `-+ 0` and a width.
 pub fn sprintf(format: &str, args: &[Value]) -> Result<String, String> {
@@ -155,8 +158,14 @@ pub fn sprintf(format: &str, args: &[Value]) -> Result<String, String> {
         }
         let mut width = 0usize;
         while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-            width = width * 10 + d as usize;
+            width = width.saturating_mul(10).saturating_add(d as usize);
             chars.next();
+        }
+        // A table value must not make us allocate at will: no name or path needs more.
+        if width > MAX_WIDTH {
+            return Err(format!(
+                "sprintf format `{format}`: width {width} is larger than {MAX_WIDTH}"
+            ));
         }
         let conv = chars
             .next()
@@ -386,6 +395,13 @@ mod tests {
             .chain(caps.iter().map(|c| Some(*c)))
             .collect();
         eval(&parse(expr)?, &caps, expr).map(|v| v.to_string())
+    }
+
+    #[test]
+    fn sprintf_widths_are_bounded() {
+        let e = sprintf("%099999999999999999999999d", &[Value::Int(1)]).unwrap_err();
+        assert!(e.contains("larger than 4096"), "{e}");
+        assert_eq!(sprintf("%05d", &[Value::Int(42)]).unwrap(), "00042");
     }
 
     #[test]

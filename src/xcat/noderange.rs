@@ -11,12 +11,18 @@ use super::text::{matching_paren, regex_message};
 
 /// Expansion stops past this many generated names, to keep a typo from exhausting memory.
 const MAX_RANGE: usize = 1_000_000;
-const MAX_DEPTH: usize = 4096;
+/// Nesting of parentheses and brackets; each level holds a copy of its text, so this also
+/// bounds memory (a noderange written by a person nests a few levels).
+const MAX_DEPTH: usize = 256;
+/// The longest name a bracket, range or `+N` atom may generate from: a host name has at most
+/// 253 characters, and each generated name is about as long as its atom, so this bounds the
+/// memory of an expansion at its name limit.
+const MAX_NAME: usize = 255;
 
 /// A noderange that cannot be expanded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NodeRangeError {
-    #[error("invalid nodes and/or groups in noderange: {}", .0.join(","))]
+    #[error("invalid nodes and/or groups in noderange: {}", shown(.0))]
     Unknown(Vec<String>),
     #[error("unbalanced parentheses in noderange `{0}`")]
     Unbalanced(String),
@@ -24,14 +30,43 @@ pub enum NodeRangeError {
     Regex { pattern: String, message: String },
     #[error("noderange file {path}: {message}")]
     File { path: String, message: String },
-    #[error("noderange `{atom}` would expand to more than {MAX_RANGE} names")]
-    TooLarge { atom: String },
+    #[error("noderange `{atom}` would expand to more than {limit} names")]
+    TooLarge { atom: String, limit: usize },
     #[error("noderange `{0}` nests too deeply")]
     TooDeep(String),
     #[error(
         "noderange `{0}`: selections by attribute value are not supported; name nodes or groups"
     )]
     Selection(String),
+}
+
+/// A noderange file, read up to a size no list of node names reaches (a device such as
+/// `/dev/zero` given by mistake must not fill the memory).
+fn read_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    const LIMIT: u64 = 64 << 20;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(LIMIT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > LIMIT {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB, not a list of nodes",
+            LIMIT >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("not UTF-8 text"))
+}
+
+/// The names of an error message: the first few and a count, so that a mistyped large range
+/// gives a readable line.
+fn shown(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut text = names[..names.len().min(SHOWN)].join(",");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 /// Expands noderanges against one node list.
@@ -42,6 +77,11 @@ pub struct Expander<'a> {
     excludenodes: Option<String>,
     missing: Vec<String>,
     depth: usize,
+    /// Names generated so far by this expansion: the limit holds for the whole noderange,
+    /// not for each atom (`a+999999,b+999999,...` would otherwise have no bound).
+    generated: usize,
+    /// The most names one expansion may generate.
+    limit: usize,
 }
 
 impl<'a> Expander<'a> {
@@ -55,12 +95,23 @@ impl<'a> Expander<'a> {
             excludenodes,
             missing: Vec::new(),
             depth: 0,
+            generated: 0,
+            limit: MAX_RANGE,
         }
+    }
+
+    /// The same expander with a smaller name limit (the fuzz tests explore the limit's paths
+    /// without generating a million names each time).
+    #[cfg(test)]
+    pub(crate) fn with_limit(mut self, limit: usize) -> Expander<'a> {
+        self.limit = limit;
+        self
     }
 
     /// Expands a noderange; any name that is neither a node nor a group is an error.
     pub fn expand(&mut self, range: &str) -> Result<Vec<String>, NodeRangeError> {
         self.missing.clear();
+        self.generated = 0;
         let mut set = self.range(range)?;
         if let Some(ex) = self.excludenodes.clone().filter(|e| !e.is_empty()) {
             for node in self.range(&ex)? {
@@ -132,10 +183,18 @@ impl<'a> Expander<'a> {
             if atom.is_empty() {
                 continue;
             }
+            let missing = self.missing.len();
             let set = match atom.strip_prefix('^') {
                 Some(path) => self.nodes_from_file(path)?,
                 None => self.atom(atom, true, false)?.into_iter().collect(),
             };
+            self.generated += set.len() + self.missing.len().saturating_sub(missing);
+            if self.generated > self.limit {
+                return Err(NodeRangeError::TooLarge {
+                    atom: atom.to_string(),
+                    limit: self.limit,
+                });
+            }
             match op {
                 Op::Union => nodes.extend(set),
                 Op::Intersect => nodes.retain(|n| set.contains(n)),
@@ -147,7 +206,7 @@ impl<'a> Expander<'a> {
     }
 
     fn nodes_from_file(&mut self, path: &str) -> Result<BTreeSet<String>, NodeRangeError> {
-        let text = std::fs::read_to_string(Path::new(path)).map_err(|e| NodeRangeError::File {
+        let text = read_limited(Path::new(path)).map_err(|e| NodeRangeError::File {
             path: path.to_string(),
             message: e.to_string(),
         })?;
@@ -228,6 +287,9 @@ impl<'a> Expander<'a> {
                 .cloned()
                 .collect());
         }
+        if atom.len() > MAX_NAME {
+            return Ok(self.unknown(atom, verify));
+        }
         if let Some(out) = self.brackets(atom, verify, generic)? {
             return Ok(out);
         }
@@ -257,7 +319,10 @@ impl<'a> Expander<'a> {
         verify: bool,
         generic: bool,
     ) -> Result<Option<Vec<String>>, NodeRangeError> {
-        let Some(open) = atom[1.min(atom.len())..].find('[').map(|i| i + 1) else {
+        // The bracket opens after the first character (a character, not a byte: names may
+        // hold any UTF-8).
+        let first = atom.chars().next().map_or(0, char::len_utf8);
+        let Some(open) = atom[first..].find('[').map(|i| i + first) else {
             return Ok(None);
         };
         let Some(close) = atom[open + 1..].find(']').map(|i| i + open + 1) else {
@@ -295,6 +360,13 @@ impl<'a> Expander<'a> {
             if more {
                 for prefix in generated {
                     out.extend(self.atom(&format!("{prefix}{ending}"), verify, generic)?);
+                    // Each bracket multiplies: `a[1-2]` repeated 40 times is 2^40 names.
+                    if out.len() + self.missing.len() > self.limit {
+                        return Err(NodeRangeError::TooLarge {
+                            atom: atom.to_string(),
+                            limit: self.limit,
+                        });
+                    }
                 }
             } else {
                 out.extend(generated);
@@ -331,7 +403,7 @@ impl<'a> Expander<'a> {
             suf = self.suffix.clone();
         }
         let mut out = Vec::new();
-        for n in perl_range(&start, &end_text, atom)? {
+        for n in limited_range(&start, &end_text, atom, self.limit)? {
             out.extend(self.atom(&format!("{pref}{n}{suf}"), verify, generic)?);
         }
         Ok(out)
@@ -377,7 +449,7 @@ impl<'a> Expander<'a> {
                 let prefix = l[..i].concat();
                 let suffix = l[i + 1..].concat();
                 let mut out = Vec::new();
-                for n in perl_range(l[i], r[i], atom)? {
+                for n in limited_range(l[i], r[i], atom, self.limit)? {
                     out.extend(self.atom(&format!("{prefix}{n}{suffix}"), verify, generic)?);
                 }
                 return Ok(out);
@@ -468,15 +540,26 @@ fn is_digits(s: &str) -> bool {
 /// (then the magic string increment, which keeps the width, until `right` or until the
 /// next value would be longer than `right`).
 pub fn perl_range(left: &str, right: &str, atom: &str) -> Result<Vec<String>, NodeRangeError> {
+    limited_range(left, right, atom, MAX_RANGE)
+}
+
+/// [`perl_range`] with at most `limit` names.
+fn limited_range(
+    left: &str,
+    right: &str,
+    atom: &str,
+    limit: usize,
+) -> Result<Vec<String>, NodeRangeError> {
     let too_large = || NodeRangeError::TooLarge {
         atom: atom.to_string(),
+        limit,
     };
     if !(left.starts_with('0') && left.len() > 1) {
         let (a, b): (u64, u64) = (
             left.parse().map_err(|_| too_large())?,
             right.parse().map_err(|_| too_large())?,
         );
-        if b >= a && b - a >= MAX_RANGE as u64 {
+        if b >= a && b - a >= limit as u64 {
             return Err(too_large());
         }
         return Ok((a..=b).map(|n| n.to_string()).collect());
@@ -485,7 +568,7 @@ pub fn perl_range(left: &str, right: &str, atom: &str) -> Result<Vec<String>, No
     let mut cur = left.to_string();
     loop {
         out.push(cur.clone());
-        if cur == right || out.len() > MAX_RANGE {
+        if cur == right || out.len() > limit {
             break;
         }
         cur = increment(&cur);
@@ -493,7 +576,7 @@ pub fn perl_range(left: &str, right: &str, atom: &str) -> Result<Vec<String>, No
             break;
         }
     }
-    if out.len() > MAX_RANGE {
+    if out.len() > limit {
         return Err(too_large());
     }
     Ok(out)
@@ -513,8 +596,76 @@ fn increment(digits: &str) -> String {
     format!("1{}", String::from_utf8(bytes).expect("ascii"))
 }
 
+/// The shortest noderange naming exactly `nodes`, for output: runs of names that differ only
+/// in a trailing number of the same width become `cn001-cn250`; everything else is listed.
+/// Sorted by prefix then number; duplicates dropped. (Not NodeRange.pm's: xCAT has no such
+/// compaction; this is only for reading.)
+pub fn compact<S: AsRef<str>>(nodes: &[S]) -> String {
+    // (prefix, number, width) for names ending in digits; the rest kept whole.
+    let mut numbered: BTreeSet<(&str, u64, usize)> = BTreeSet::new();
+    let mut plain: BTreeSet<&str> = BTreeSet::new();
+    for n in nodes {
+        let n = n.as_ref();
+        let digits = n.len() - n.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, tail) = n.split_at(n.len() - digits);
+        match tail.parse::<u64>() {
+            Ok(v) if digits > 0 && digits < 19 => {
+                numbered.insert((prefix, v, digits));
+            }
+            _ => {
+                plain.insert(n);
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    // (prefix, first number and width, last number and width)
+    type Run<'a> = Option<(&'a str, (u64, usize), (u64, usize))>;
+    let mut run: Run<'_> = None;
+    let name = |p: &str, w: usize, v: u64| format!("{p}{v:0w$}");
+    let flush = |run: Run<'_>, out: &mut Vec<String>| {
+        if let Some((p, (a, aw), (b, bw))) = run {
+            out.push(match a == b {
+                true => name(p, bw, b),
+                false => format!("{}-{}", name(p, aw, a), name(p, bw, b)),
+            });
+        }
+    };
+    // Without a leading zero a number is its own width, and `x9-x10` is a valid range.
+    let natural = |v: u64, w: usize| v.to_string().len() == w;
+    for (p, v, w) in numbered {
+        match run {
+            Some((rp, first, (b, bw)))
+                if rp == p && b + 1 == v && (bw == w || (natural(b, bw) && natural(v, w))) =>
+            {
+                run = Some((rp, first, (v, w)))
+            }
+            _ => {
+                flush(run, &mut out);
+                run = Some((p, (v, w), (v, w)));
+            }
+        }
+    }
+    flush(run, &mut out);
+    out.extend(plain.into_iter().map(str::to_string));
+    out.join(",")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compact_runs_and_keeps_the_rest() {
+        let nodes = [
+            "cn003", "cn001", "cn002", "cn005", "gpu1", "mn", "cn001", "x9", "x10",
+        ];
+        assert_eq!(super::compact(&nodes), "cn001-cn003,cn005,gpu1,x9-x10,mn");
+        let many: Vec<String> = (1..=250).map(|i| format!("cn{i:03}")).collect();
+        assert_eq!(super::compact(&many), "cn001-cn250");
+        // Another width is another name: cn1 and cn01 are different nodes.
+        assert_eq!(super::compact(&["cn1", "cn01", "cn2"]), "cn1,cn01,cn2");
+        assert_eq!(super::compact(&["cn099", "cn100", "cn101"]), "cn099-cn101");
+        assert_eq!(super::compact(&[] as &[&str]), "");
+    }
+
     use super::*;
     use crate::xcat::table::Table;
 
@@ -546,6 +697,37 @@ mod tests {
 
     fn ok(range: &str) -> String {
         x(range).unwrap().join(",")
+    }
+
+    #[test]
+    fn the_name_limit_holds_for_the_whole_noderange() {
+        let list = nodelist();
+        let small = |range: &str| Expander::new(&list, None).with_limit(1000).expand(range);
+        let many = (1..=6)
+            .map(|i| format!("a{i}+400"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(matches!(small(&many), Err(NodeRangeError::TooLarge { .. })));
+        let doubling = format!("cn[01-12]{}", "a[1-2]".repeat(40));
+        assert!(matches!(
+            small(&doubling),
+            Err(NodeRangeError::TooLarge { .. })
+        ));
+        assert!(small("cn001-cn012,rack1").is_ok());
+        let err = x("zz1+30").unwrap_err().to_string();
+        assert!(
+            err.ends_with("zz1,zz2,zz3,zz4,zz5,zz6,zz7,zz8,zz9,zz10,zz11,zz12,zz13,zz14,zz15,zz16,zz17,zz18,zz19,zz20 and 11 more"),
+            "{err}"
+        );
+        assert!(matches!(x("é[1-2]"), Err(NodeRangeError::Unknown(_))));
+        let long = format!("{}[1-999]", "n".repeat(300));
+        assert_eq!(x(&long), Err(NodeRangeError::Unknown(vec![long.clone()])));
+    }
+
+    #[test]
+    fn a_device_given_as_noderange_file_is_refused() {
+        let err = x("^/dev/zero").unwrap_err().to_string();
+        assert!(err.contains("/dev/zero") && err.contains("MiB"), "{err}");
     }
 
     #[test]

@@ -11,11 +11,11 @@ use crate::support::{
     Server, Sn, Tree,
 };
 
-const NFS: &str = "nfs1";
-const SPOT: &str = "install/nim/spot/71Bcosi/usr";
-const ROOT: &str = "install/nim/root/71Bcosi_root";
-const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
-const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
+pub(crate) const NFS: &str = "nfs1";
+pub(crate) const SPOT: &str = "install/nim/spot/71Bcosi/usr";
+pub(crate) const ROOT: &str = "install/nim/root/71Bcosi_root";
+pub(crate) const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
+pub(crate) const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
 const SR_PAGING: &str = "install/nim/paging/71Bsr_paging";
 const PAGE: u64 = 64 << 20;
 /// The exports as a Ganesha server's, kept in the server's private /etc/ganesha; no Ganesha
@@ -26,15 +26,15 @@ const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
 
 /// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
 /// (`mkdsklsnode -n` names for its non-shared image).
-struct Cluster<'l> {
-    lab: &'l Lab,
-    nfs: Server<'l>,
+pub(crate) struct Cluster<'l> {
+    pub(crate) lab: &'l Lab,
+    pub(crate) nfs: Server<'l>,
     sns: BTreeMap<&'static str, Sn<'l>>,
-    db: PathBuf,
+    pub(crate) db: PathBuf,
 }
 
 impl<'l> Cluster<'l> {
-    fn new(lab: &'l Lab) -> Cluster<'l> {
+    pub(crate) fn new(lab: &'l Lab) -> Cluster<'l> {
         let nfs = lab.server(NFS);
         lab.hosts(&[
             (NFS, nfs.addr()),
@@ -68,13 +68,13 @@ impl<'l> Cluster<'l> {
         Cluster { lab, nfs, sns, db }
     }
 
-    fn sn(&self, name: &str) -> &Sn<'l> {
+    pub(crate) fn sn(&self, name: &str) -> &Sn<'l> {
         &self.sns[name]
     }
 
     /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`, with the
     /// SN's configuration file.
-    fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+    pub(crate) fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
         let mut cmd = self.syncaixres_unconfigured(sn, nodes, action);
         cmd.arg("--config").arg(self.sn(sn).path("extnfs.toml"));
         cmd
@@ -100,7 +100,7 @@ impl<'l> Cluster<'l> {
         cmd
     }
 
-    fn sync(&self, sn: &str) -> Finished {
+    pub(crate) fn sync(&self, sn: &str) -> Finished {
         self.syncaixres(sn, sn_nodes(sn), "diskless").run_bounded()
     }
 }
@@ -744,10 +744,15 @@ fn an_unreachable_server_fails_its_steps_and_publishes_nothing() {
     let out = c.sync("sn1");
     c.nfs.restore_network();
     assert_eq!(out.code(), Some(1), "{out}");
+    // One line naming the server and ssh's cause, not the command and its script.
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("nfs1: FAILED: cannot reach the server: ssh: connect to host"))
+        .unwrap_or_else(|| panic!("no line for the server: {out}"));
+    assert!(!line.contains("sh -c") && !line.contains("mkdir"), "{line}");
     assert_eq!(
-        out.stdout
-            .matches("nfs1: FAILED: cannot reach or prepare the server")
-            .count(),
+        out.stdout.matches("cannot reach the server").count(),
         1,
         "{out}"
     );
@@ -758,7 +763,13 @@ fn an_unreachable_server_fails_its_steps_and_publishes_nothing() {
         5,
         "{out}"
     );
-    assert!(!out.stdout.contains("exports: "), "{out}");
+    // Exports are reported not run, without another connection attempt.
+    assert_eq!(out.stdout.matches("exports: ").count(), 1, "{out}");
+    assert!(
+        out.stdout
+            .contains("exports: nfs1: exports not run: the server was found unreachable"),
+        "{out}"
+    );
     assert!(out.stdout.contains("0 node(s) synced"), "{out}");
     assert!(!c.nfs.path(GANESHA_CONF).exists());
     // Back on the network, the next run does it all.

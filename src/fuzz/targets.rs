@@ -1,0 +1,424 @@
+//! The fuzz targets: one per parser of outside input, each with valid samples to mutate and
+//! a test running it (`fuzz::targets::<name>`).
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::{linear, Target};
+use crate::xcat::{self, Db, Resolver, Source, Table};
+
+/// A small xCAT database the resolving parsers look values up in.
+fn db() -> &'static Db {
+    static DB: OnceLock<(tempfile::TempDir, Db)> = OnceLock::new();
+    &DB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for (name, text) in [
+            (
+                "nodelist",
+                "#node,groups,status,comments,disable\n\"cn1\",\"lx,all\",,,\n\"cn12\",\"aix,all\",,,\n\"sn1\",\"service\",,,\n",
+            ),
+            (
+                "noderes",
+                "#node,nfsserver,xcatmaster,servicenode,comments,disable\n\"lx\",\"nfs1\",,,,\n\"aix\",\"|\\D+(\\d+)|nfs($1%2+1)|\",\"sn1\",,,\n",
+            ),
+            (
+                "nodetype",
+                "#node,os,arch,profile,provmethod,comments,disable\n\"cn1\",\"rhels8\",\"x86_64\",\"compute\",\"img\",,\n\"cn12\",\"AIX\",\"ppc64\",,\"71B\",,\n",
+            ),
+            ("site", "#key,value,comments,disable\n\"installdir\",\"/install\",,\n"),
+        ] {
+            std::fs::write(dir.path().join(format!("{name}.csv")), text).expect("a table");
+        }
+        let db = Db::new(Source::Dir(dir.path().to_path_buf()));
+        (dir, db)
+    })
+    .1
+}
+
+/// The size of a value or error as text.
+fn size<T: std::fmt::Debug>(v: &T) -> usize {
+    format!("{v:?}").len()
+}
+
+const CSV: &[&str] = &[
+    "#node,groups,status,comments,disable\n\"cn1\",\"lx,all\",,,\n\"cn2\",\"a \"\"b\"\"\nc\",,\"x\",\"1\"\n",
+    "#key,value,comments,disable\n\"installdir\",\"/install\",,\n\"tftpdir\",\"/tftpboot\",,\n",
+    "\u{feff}#image,file,options,comments,disable\n\"ALL\",\"/etc/mtab\",\"tmpfs,rw\",,\n\"img\",\"/var/\",\"persistent\",,\n",
+];
+
+const LITETREE: &[&str] = &[
+    "#priority,image,directory,mntopts,comments,disable\n\"1.0\",\"ALL\",\"$noderes.nfsserver:/lite/$node\",\"soft\",,\n\"2\",\"img\",\"nfs1:/install/lite\",,,\n",
+    "#priority,image,directory,comments,disable\n\"10\",\"lx\",\"/statelite/$nodetype.profile\",,\n",
+];
+
+const LITEFILE: &[&str] = &[
+    "#image,file,options,comments,disable\n\"ALL\",\"/etc/mtab\",\"tmpfs,rw\",,\n\"img\",\"/var/\",\"persistent\",,\n\"lx\",\"/etc/hosts\",\"ro\",,\n",
+    "#image,file,comments,disable\n\"img\",\"/etc/ntp.conf\",,\n",
+];
+
+const NODERANGE: &[&str] = &[
+    "cn1,cn12",
+    "all,-cn1",
+    "cn[1-12],sn1",
+    "(lx,aix)@all",
+    "node001-node010,cn1+3",
+    "/cn.*",
+    "all-(cn1,sn1)",
+    "cn[01-12]a[1-2]",
+];
+
+const REGEXATTR: &[&str] = &[
+    "|\\D+(\\d+)|nfs($1%2+1)|",
+    "/cn(\\d+)/sn$1/",
+    "|(.*)|($1)-eth0|",
+    "|node(\\d+)|sprintf(\"%03d\", $1+1)|",
+    "|\\D+(\\d+)\\D+(\\d+)|r($1)n(($2-1)*10+1)|",
+];
+
+const ARITH: &[&str] = &[
+    "($1%2+1)",
+    "(($2-1)*10+1)",
+    "(sprintf(\"%05x\", $1*3))",
+    "($1/0)",
+    "(-($1<<2)|1)",
+];
+
+const SUBVARS: &[&str] = &[
+    "$noderes.nfsserver:/lite/state/$nodetype.profile",
+    "nfs1:/state",
+    "/statelite/$node",
+    "$node$nodetype.os:/x",
+    "#CMD=hostname#:/x",
+    "$nodetype.arch/$noderes.xcatmaster/",
+];
+
+const LSPS: &[&str] = &[
+    "#Psname:Hostname:Filename:Size:Used:Active:Auto:Type:Chksum\nhd6:sn1:/dev/hd6:512MB:1:yes:yes:lv:0\npaging00:sn1:/dev/paging00:1024MB:0:no:no:lv:0\n",
+    "#Psname:Hostname:Filename:Size:Used:Active:Auto:Type\nswapnfs:cn1:/install/nim/paging/p/cn1/swapnfs:64MB:1:yes:yes:nfs\n",
+    "hd6:sn1:/dev/hd6:512MB:1:yes:yes:lv:0\n",
+];
+
+const FILESYSTEMS: &[&str] = &[
+    "/:\n\tnodename\t= sn01\n\tdev\t\t= /install/nim/root/71B_root/cn001\n\tvfs\t\t= nfs\n\n/usr:\n        nodename        = sn01\n        dev             = /install/nim/spot/71B/usr\n\n/home:\n\tnodename = sn01\n\tdev = /home\n",
+    "/:\r\n  nodename = sn1  \r\n/usr:\r\n  nodename=sn1\r\n",
+];
+
+const INFO: &[&str] = &[
+    "export NIM_NAME=cn001\nexport NIM_CONFIGURATION=diskless\nexport SPOT=sn1:/install/nim/spot/71Bcosi/usr\nexport ROOT=sn1:/install/nim/root/71Bcosi_root/cn001\nexport DUMP=sn1:/install/nim/dump/71Bcosi_dump/cn001\nexport NIM_HOSTS=\" 10.0.0.5:cn001 10.0.0.1:sn1 \"\n",
+];
+
+const HOSTS: &[&str] = &[
+    "127.0.0.1 localhost\n10.0.0.1 sn1 sn1.cluster # the SN\n10.0.0.9 nfs1\n",
+    "::1 localhost\n# 10.0.0.9 nfs1\n10.0.0.9\tother",
+];
+
+const CONFIG: &[&str] = &[
+    "[defaults]\njobs = 4\n\n[server.nfs1]\ntransport = \"ssh\"\nssh_host = \"root@nfs1\"\naddress = \"10.0.0.9\"\n\n[server.nfs1.exports]\napply = true\nkind = \"linux\"\nfile = \"/etc/exports.d/xcat.exports\"\n",
+    "[server.gpfs]\ntransport = \"local\"\nlocal_path = \"/gpfs/ext/\"\n[server.gpfs.exports]\nkind = \"ganesha\"\nreload = [\"systemctl\", \"reload\", \"nfs-ganesha\"]\n",
+    "",
+];
+
+const LSNIM: &[&str] = &[
+    "71Bcosi:\n   class         = resources\n   type          = spot\n   server        = master\n   location      = /install/nim/spot/71Bcosi/usr\n   Rstate        = ready for use\n",
+    "sn1: cn1:\n   class = machines\n   type = diskless\n   spot = 71Bcosi\n   root = 71Bcosi_root\n",
+];
+
+const EXPORTS: &[&str] = &[
+    "/install/nim/spot/71Bcosi/usr -ro,root=cn1:cn2,sec=sys\n/install/nim/root/71Bcosi_root/cn1 -rw,root=cn1,access=cn1\n",
+    "/install/postscripts *(ro,no_root_squash,sync)\n\"/install/my dir\" 10.0.0.0/24(rw,fsid=1) cn1(ro)\n/home -rw\n",
+    "# comment\n/install \\\n  cn[1-3](rw)\n",
+];
+
+const RSH: &[&str] = &[
+    "ssh -F '/a b/cfg' -o \"X=\\\"y\\\"\"",
+    "ssh -i /root/.ssh/id_rsa -o ConnectTimeout=5",
+];
+
+const RSYNC_OUT: &[&str] = &[
+    ">f+++++++++ a/b\ncd+++++++++ a/\n*deleting   old\n\nNumber of files: 3 (reg: 2, dir: 1)\nNumber of regular files transferred: 2\nNumber of deleted files: 1\nTotal bytes sent: 1,234\nTotal bytes received: 56\n",
+];
+
+const SCRIPT_OUT: &[&str] = &["created /install/p/cn1/a\nremoved /install/x\ndiffers /install/p/cn2/b\nerror /install/c: No space\n"];
+
+fn tabdump(text: &str) -> usize {
+    size(&xcat::tabdump::parse(text)) + size(&Table::parse("nodelist", "fuzz", text))
+}
+
+fn noderange(text: &str) -> usize {
+    let Ok(nodes) = Resolver::new(db()).nodelist() else {
+        return 0;
+    };
+    let mut first = text.splitn(2, '\n');
+    let range = first.next().unwrap_or("");
+    let exclude = first.next().map(str::to_string);
+    let a = xcat::Expander::new(&nodes, None)
+        .with_limit(NAMES)
+        .expand(text);
+    let b = xcat::Expander::new(&nodes, exclude)
+        .with_limit(NAMES)
+        .expand(range);
+    let count = |r: &Result<Vec<String>, _>| match r {
+        Ok(v) => v.iter().map(String::len).sum(),
+        Err(e) => size(e),
+    };
+    count(&a) + count(&b)
+}
+
+/// The name limit of the fuzzed expanders: the real one is a million, which takes seconds
+/// per input in a debug build; the paths that enforce it are the same.
+const NAMES: usize = 20_000;
+
+/// Noderanges generate names: up to the expander's limit (checked after each atom, so at
+/// most twice it) per expansion, none longer than the input plus a number; the target
+/// expands twice.
+fn noderange_output(n: usize) -> usize {
+    linear(n) + 2 * 2 * (NAMES + 1) * (n + 24)
+}
+
+fn regexattr(text: &str) -> usize {
+    size(&xcat::regexattr::transform("cn12", text)) + size(&xcat::regexattr::transform("", text))
+}
+
+fn arith(text: &str) -> usize {
+    use xcat::arith::{eval, parse, sprintf, Value};
+    let mut out = match parse(text) {
+        Ok(e) => size(&eval(&e, &[Some("cn12"), Some("12"), None], text)),
+        Err(e) => size(&e),
+    };
+    out += size(&sprintf(text, &[Value::Int(-12), Value::Str("cn1".into())]));
+    out
+}
+
+fn subvars(text: &str) -> usize {
+    use xcat::subvars::{self, Kind};
+    let r = Resolver::new(db());
+    size(&subvars::subvars(text, "cn1", Kind::Dir, &r))
+        + size(&subvars::subvars(text, "cn12", Kind::Server, &r))
+        + size(&subvars::statemnt(text, "cn1", &r))
+        + size(&subvars::litetree_directory(text, "cn12", &r))
+}
+
+fn statemnt(text: &str) -> usize {
+    use crate::mounts::statemnt;
+    let r = Resolver::new(db());
+    size(&statemnt::linux(text, Some("soft"), "cn1", &r))
+        + size(&statemnt::aix(text, None, "cn12", &r))
+}
+
+fn litetree(text: &str) -> usize {
+    let Ok(table) = Table::parse("litetree", "fuzz", text) else {
+        return 0;
+    };
+    let r = Resolver::new(db());
+    size(&crate::mounts::lite::litetree(
+        &table,
+        "cn1",
+        "img",
+        Some("lx,all"),
+        &r,
+    ))
+}
+
+fn litefile(text: &str) -> usize {
+    let Ok(table) = Table::parse("litefile", "fuzz", text) else {
+        return 0;
+    };
+    size(&crate::mounts::lite::litefile(
+        &table,
+        "img",
+        Some("lx"),
+        false,
+    )) + size(&crate::mounts::lite::litefile(&table, "71B", None, true))
+}
+
+fn lsps(text: &str) -> usize {
+    size(&crate::aix::lsps::parse(text))
+}
+
+fn filesystems(text: &str) -> usize {
+    size(&crate::aix::filesystems::redirect(text, "nfs1"))
+}
+
+fn info(text: &str) -> usize {
+    size(&crate::aix::info::redirect(text, "nfs1", "10.0.0.9"))
+}
+
+fn hosts(text: &str) -> usize {
+    size(&crate::aix::hosts::ensure_entry(text, "10.0.0.9", "nfs1"))
+}
+
+fn config(text: &str) -> usize {
+    match crate::config::Config::parse(text, Path::new("fuzz.toml")) {
+        Ok(c) => {
+            let names: Vec<String> = c.server_names().map(str::to_string).collect();
+            names
+                .iter()
+                .map(|n| {
+                    let s = c.server(n);
+                    size(&s) + size(&crate::remote::Remote::with_rsh(&s, None))
+                })
+                .sum::<usize>()
+                + size(&c.server("other"))
+        }
+        Err(e) => size(&e),
+    }
+}
+
+fn lsnim(text: &str) -> usize {
+    let o = crate::nim::parse_stanza("71Bcosi", text);
+    size(&o) + size(&o.attr("location")) + size(&crate::nim::is_under(text, "/install"))
+}
+
+fn exports(text: &str) -> usize {
+    let e = crate::exports::SnExports::parse("/etc/exports", text);
+    size(&e) + size(&e.at("/install")) + size(&e.below("/install"))
+}
+
+fn rsh(text: &str) -> usize {
+    size(&crate::remote::split_rsh(text))
+}
+
+fn rsync_output(text: &str) -> usize {
+    size(&crate::rsync::parse_output(text))
+}
+
+fn script_output(text: &str) -> usize {
+    size(&crate::scripts::FileReport::parse(text))
+}
+
+/// Every fuzz target.
+pub(crate) const TARGETS: &[Target] = &[
+    Target {
+        name: "tabdump",
+        samples: CSV,
+        run: tabdump,
+        max_output: linear,
+    },
+    Target {
+        name: "noderange",
+        samples: NODERANGE,
+        run: noderange,
+        max_output: noderange_output,
+    },
+    Target {
+        name: "regexattr",
+        samples: REGEXATTR,
+        run: regexattr,
+        max_output: linear,
+    },
+    Target {
+        name: "arith",
+        samples: ARITH,
+        run: arith,
+        max_output: linear,
+    },
+    Target {
+        name: "subvars",
+        samples: SUBVARS,
+        run: subvars,
+        max_output: linear,
+    },
+    Target {
+        name: "statemnt",
+        samples: SUBVARS,
+        run: statemnt,
+        max_output: linear,
+    },
+    Target {
+        name: "litetree",
+        samples: LITETREE,
+        run: litetree,
+        max_output: linear,
+    },
+    Target {
+        name: "litefile",
+        samples: LITEFILE,
+        run: litefile,
+        max_output: linear,
+    },
+    Target {
+        name: "lsps",
+        samples: LSPS,
+        run: lsps,
+        max_output: linear,
+    },
+    Target {
+        name: "filesystems",
+        samples: FILESYSTEMS,
+        run: filesystems,
+        max_output: linear,
+    },
+    Target {
+        name: "info",
+        samples: INFO,
+        run: info,
+        max_output: linear,
+    },
+    Target {
+        name: "hosts",
+        samples: HOSTS,
+        run: hosts,
+        max_output: linear,
+    },
+    Target {
+        name: "config",
+        samples: CONFIG,
+        run: config,
+        max_output: linear,
+    },
+    Target {
+        name: "lsnim",
+        samples: LSNIM,
+        run: lsnim,
+        max_output: linear,
+    },
+    Target {
+        name: "exports",
+        samples: EXPORTS,
+        run: exports,
+        max_output: linear,
+    },
+    Target {
+        name: "rsh",
+        samples: RSH,
+        run: rsh,
+        max_output: linear,
+    },
+    Target {
+        name: "rsync_output",
+        samples: RSYNC_OUT,
+        run: rsync_output,
+        max_output: linear,
+    },
+    Target {
+        name: "script_output",
+        samples: SCRIPT_OUT,
+        run: script_output,
+        max_output: linear,
+    },
+];
+
+macro_rules! fuzz_tests {
+    ($($name:ident)*) => {
+        mod run {
+            $(
+                #[test]
+                fn $name() {
+                    super::super::fuzz(stringify!($name));
+                }
+            )*
+            #[test]
+            fn every_target_is_tested() {
+                let tested = [$(stringify!($name)),*];
+                for t in super::TARGETS {
+                    assert!(tested.contains(&t.name), "no test for fuzz target {}", t.name);
+                }
+            }
+        }
+    };
+}
+
+fuzz_tests!(
+    tabdump noderange regexattr arith subvars statemnt litetree litefile lsps filesystems info
+    hosts config lsnim exports rsh rsync_output script_output
+);
