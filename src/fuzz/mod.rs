@@ -10,6 +10,7 @@
 //! `scripts/fuzz` (`PROPTEST_CASES=200000 cargo test --release --lib fuzz::`). An input that
 //! fails is printed escaped; it is kept in [`REGRESSIONS`] once fixed.
 
+mod target;
 mod targets;
 
 use std::sync::mpsc;
@@ -18,23 +19,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
+pub(crate) use target::{linear, Target};
 pub(crate) use targets::TARGETS;
-
-/// One parser under test: valid samples to mutate, and a run that returns the size of what
-/// the parser produced (its value or its error, as text).
-pub(crate) struct Target {
-    pub name: &'static str,
-    pub samples: &'static [&'static str],
-    pub run: fn(&str) -> usize,
-    /// The most output an input of `n` bytes may produce.
-    pub max_output: fn(usize) -> usize,
-}
-
-/// Output allowed for most parsers: proportional to the input (values and error messages
-/// quote it, escaped; a one-byte line may get a message of its own), never more.
-pub(crate) fn linear(n: usize) -> usize {
-    256 * n + 64 * 1024
-}
 
 /// No input may keep a parser longer than this (debug build, a shared machine): it catches
 /// hangs and blow-ups, not slowness. (A noderange at its million-name limit takes a few
@@ -321,3 +307,31 @@ fn the_checks_catch_a_panic_and_a_blow_up() {
     };
     assert!(check(&big, b"abc").unwrap_err().contains("bytes of output"));
 }
+
+// One test per target, named after it, so that a failure names its parser.
+#[cfg(test)]
+macro_rules! fuzz_tests {
+    ($($name:ident)*) => {
+        mod run {
+            $(
+                #[test]
+                fn $name() {
+                    super::fuzz(stringify!($name));
+                }
+            )*
+            #[test]
+            fn every_target_is_tested() {
+                let tested = [$(stringify!($name)),*];
+                for t in super::TARGETS {
+                    assert!(tested.contains(&t.name), "no test for fuzz target {}", t.name);
+                }
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+fuzz_tests!(
+    tabdump noderange regexattr arith subvars statemnt litetree litefile lsps filesystems info
+    hosts config lsnim exports rsh rsync_output script_output
+);
