@@ -9,6 +9,7 @@ use xcat_extnfs::cli::{self, Prescript, EXIT_STATUS_HELP};
 use xcat_extnfs::nim::Nim;
 use xcat_extnfs::sync::report::Format;
 use xcat_extnfs::sync::{self, Action, Context, Options};
+use xcat_extnfs::timing;
 use xcat_extnfs::xcat::Resolver;
 
 /// Copy AIX diskless resources (SPOT, root or shared_root, paging) of this service node's
@@ -36,9 +37,12 @@ fn run(args: cli::PrescriptArgs) -> anyhow::Result<i32> {
             return Ok(xcat_extnfs::exit::SUCCESS);
         }
     };
+    timing::mark("start");
     let p = Prescript::setup("syncaixres", &args)?;
     let resolver = Resolver::new(&p.db);
+    timing::mark("setup");
     let nodes = args.nodes(&resolver)?;
+    timing::mark("noderange");
     let _lock = p.lock(args.dry_run, "service node")?;
     let nim = Nim::new(None);
     let ctx = Context {
@@ -58,6 +62,8 @@ fn run(args: cli::PrescriptArgs) -> anyhow::Result<i32> {
         sn: args.sn.clone().unwrap_or_else(sync::this_host),
     };
     let report = sync::run(&ctx, &opts, &p.syslog, &mut p.say())?;
+    timing::mark("run");
     p.finish(&report)?;
+    timing::mark("output");
     Ok(report.exit_code())
 }

@@ -352,6 +352,7 @@ pub fn exit_status<'a>(
         let usage = e.is::<UsageError>()
             || e.is::<crate::sync::SyncError>()
             || e.is::<crate::statelite::StateliteError>()
+            || e.is::<crate::doctor::DoctorError>()
             || e.is::<crate::config::ConfigError>()
             || e.is::<crate::remote::RemoteError>()
             || e.is::<crate::xcat::Error>()
@@ -363,4 +364,102 @@ pub fn exit_status<'a>(
         }
     }
     exit::FAILURE
+}
+
+/// The arguments of `extnfs doctor`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// The nodes (an xCAT noderange); default: the nodes this host serves.
+    #[arg(long, value_name = "NODERANGE")]
+    pub nodes: Option<String>,
+    /// Read tables from a dumpxCATdb directory instead of running tabdump.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Comparisons and server reads at once (default: from the configuration, else 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+}
+
+/// The arguments of `extnfs status`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Read tables from a dumpxCATdb directory instead of running tabdump.
+    #[arg(long, value_name = "DIR")]
+    pub db: Option<PathBuf>,
+    /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+/// What `extnfs doctor` and `extnfs status` read: configuration (log routed to stderr), tables, NIM.
+fn checkup_setup(
+    config: Option<&std::path::Path>,
+    db: Option<&std::path::Path>,
+) -> Result<(Config, Db), SetupError> {
+    let config = Config::load(config)?;
+    let log = Syslog::new(
+        "xcat.extnfs",
+        config.logger.clone(),
+        config.log_file.clone(),
+    );
+    syslog::route_log(log, "extnfs: ", syslog::Output::Stderr);
+    Ok((config, Db::open(db)))
+}
+
+/// `extnfs doctor`: prints the report; 0 no problem, 1 problems.
+pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
+    let (config, db) = checkup_setup(args.config.as_deref(), args.db.as_deref())?;
+    let resolver = Resolver::new(&db);
+    let nodes = match &args.nodes {
+        Some(range) => Some(
+            resolver
+                .noderange(range)
+                .map_err(|e| UsageError(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let nim = crate::nim::Nim::new(None);
+    let sysroot = Sysroot::new(std::path::Path::new("/"));
+    let ctx = crate::doctor::Context {
+        resolver: &resolver,
+        nim: &nim,
+        config: &config,
+        sysroot: &sysroot,
+    };
+    let jobs = args.jobs.map(usize::from).unwrap_or(4);
+    let opts = crate::doctor::Options {
+        nodes,
+        jobs,
+        host: crate::sync::this_host(),
+    };
+    let report = crate::doctor::run(&ctx, &opts)?;
+    print!("{}", report.render(args.format));
+    Ok(report.exit_code())
+}
+
+/// `extnfs status`: prints the table; 0 all in order, 1 something missing, different or stale.
+pub fn status(args: &StatusArgs) -> anyhow::Result<i32> {
+    let (config, db) = checkup_setup(args.config.as_deref(), args.db.as_deref())?;
+    let resolver = Resolver::new(&db);
+    let nim = crate::nim::Nim::new(None);
+    let sysroot = Sysroot::new(std::path::Path::new("/"));
+    let ctx = crate::doctor::Context {
+        resolver: &resolver,
+        nim: &nim,
+        config: &config,
+        sysroot: &sysroot,
+    };
+    let status = crate::status::run(&ctx, &crate::sync::this_host())?;
+    match args.format {
+        Format::Human => print!("{}", status.table()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+    }
+    Ok(status.exit_code())
 }

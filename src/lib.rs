@@ -9,6 +9,7 @@ pub mod atomic;
 pub mod binfmt;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod exit;
 pub mod exports;
 pub mod host;
@@ -22,9 +23,12 @@ pub mod redirectps;
 pub mod remote;
 pub mod rsync;
 pub mod scripts;
+pub mod sshmux;
 pub mod statelite;
+pub mod status;
 pub mod sync;
 pub mod syslog;
+pub mod timing;
 pub mod xcat;
 
 #[cfg(test)]

@@ -137,6 +137,8 @@ enum Transport {
 pub struct Remote {
     name: String,
     transport: Transport,
+    /// The control socket of this run's shared connection (see [`crate::sshmux`]).
+    control: Option<PathBuf>,
 }
 
 impl Remote {
@@ -174,6 +176,7 @@ impl Remote {
         Ok(Remote {
             name: config.name.clone(),
             transport,
+            control: None,
         })
     }
 
@@ -215,7 +218,13 @@ impl Remote {
     pub fn rsync_rsh(&self) -> Option<String> {
         match &self.transport {
             Transport::Ssh { rsh, options, .. } => {
-                Some(quote_words(rsh.iter().chain(options).map(String::as_str)))
+                let shared = self.shared_connection_options();
+                Some(quote_words(
+                    rsh.iter()
+                        .chain(options)
+                        .chain(shared.iter())
+                        .map(String::as_str),
+                ))
             }
             Transport::Local { .. } => None,
         }
@@ -228,6 +237,7 @@ impl Remote {
             Transport::Ssh { rsh, host, options } => Cmd::new(&rsh[0])
                 .args(&rsh[1..])
                 .args(options)
+                .args(self.shared_connection_options())
                 .arg(host)
                 .arg(quote_words(argv.iter().map(AsRef::as_ref))),
             Transport::Local { .. } => {
@@ -242,6 +252,42 @@ impl Remote {
         let mut argv: Vec<&str> = vec!["sh", "-c", script, "extnfs"];
         argv.extend(args.iter().map(AsRef::as_ref));
         self.command(&argv)
+    }
+}
+
+// Connection sharing (the master itself is run by crate::sshmux).
+impl Remote {
+    /// The ssh command words before the host (the remote shell and our options), and the host;
+    /// `None` for a locally mounted server.
+    pub fn ssh_words(&self) -> Option<(Vec<String>, String)> {
+        match &self.transport {
+            Transport::Ssh { rsh, host, options } => {
+                let mut words = rsh.clone();
+                words.extend(options.iter().cloned());
+                Some((words, host.clone()))
+            }
+            Transport::Local { .. } => None,
+        }
+    }
+
+    /// Sends every later command and rsync through the master on `socket` (`None`: each
+    /// opens its own connection again).
+    pub fn share_connection(&mut self, socket: Option<PathBuf>) {
+        self.control = socket;
+    }
+
+    /// `-o ControlMaster=no -o ControlPath=…` while a master serves this server: a client
+    /// never becomes a master itself, and connects on its own if the master is gone.
+    fn shared_connection_options(&self) -> Vec<String> {
+        match &self.control {
+            Some(socket) => vec![
+                "-o".to_string(),
+                "ControlMaster=no".to_string(),
+                "-o".to_string(),
+                format!("ControlPath={}", socket.display()),
+            ],
+            None => Vec::new(),
+        }
     }
 }
 
@@ -422,6 +468,41 @@ mod tests {
             "mkdir: cannot create directory '/install/a': Permission denied\n"
         )
         .is_none());
+    }
+
+    #[test]
+    fn a_shared_connection_goes_into_every_ssh_command() {
+        let mut r = Remote::with_rsh(&ssh_server(), Some("ssh -F /etc/c")).unwrap();
+        let (words, host) = r.ssh_words().unwrap();
+        assert_eq!(words[..3], ["ssh", "-F", "/etc/c"]);
+        assert!(words.contains(&"BatchMode=yes".to_string()));
+        assert_eq!(host, "nfs1");
+        r.share_connection(Some(PathBuf::from("/tmp/extnfs-ssh.x/0")));
+        let rsh = r.rsync_rsh().unwrap();
+        assert!(
+            rsh.ends_with("-o ControlMaster=no -o ControlPath=/tmp/extnfs-ssh.x/0"),
+            "{rsh}"
+        );
+        let cmd = r.command(&["true"]);
+        let argv: Vec<String> = cmd
+            .arguments()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let n = argv.len();
+        assert_eq!(
+            argv[n - 6..],
+            [
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "ControlPath=/tmp/extnfs-ssh.x/0",
+                "nfs1",
+                "true"
+            ]
+        );
+        r.share_connection(None);
+        assert!(!r.rsync_rsh().unwrap().contains("Control"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! `SYNC_BENCH_PLAN_NODES` (default 10000), `SYNC_BENCH_METHODS` (comma-separated numbers of
 //! [`Method::ALL`], from 1; default all), `SYNC_BENCH_REPORTS` (a directory to keep each
 //! syncaixres run's JSON report in).
+//! `cargo bench --bench sync -- rootimg` runs only the Linux statelite rootimg scenario
+//! (`rootimg.rs`).
 
 #[path = "../../tests/integration/support/mod.rs"]
 mod support;
@@ -14,6 +16,7 @@ mod cluster;
 mod measure;
 mod methods;
 mod report;
+mod rootimg;
 
 use std::fs;
 use std::path::PathBuf;
@@ -413,9 +416,10 @@ fn empty_dir(dir: &std::path::Path) {
 
 /// Makes root's `~/.bashrc` empty for the server's sshd sessions (inside its mount namespace
 /// only): bash reads it for every command over ssh, and a build machine's (pyenv here) can
-/// cost more than the connection itself; an NFS server's root has no such start-up.
+/// cost more than the connection itself; an NFS server's root has no such start-up. The lab
+/// now gives the server a home of its own, so this only acts where that home has one.
 fn plain_remote_shell(server: &Server<'_>) {
-    if std::path::Path::new("/root/.bashrc").exists() {
+    if server.path("root/.bashrc").exists() {
         server
             .run(&["mount", "--bind", "/dev/null", "/root/.bashrc"])
             .assert_success();
@@ -435,6 +439,9 @@ fn median_seconds(runs: usize, mut work: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    if rootimg::selected() {
+        return rootimg::main();
+    }
     let settings = Settings::from_env();
     let shape = Shape {
         nodes_per_sn: settings.nodes_per_sn,

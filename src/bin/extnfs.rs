@@ -50,6 +50,15 @@ enum Command {
         /// The nodes: an xCAT noderange.
         noderange: String,
     },
+    /// Will these nodes boot from their external NFS server and survive their SN? Checks
+    /// redirection, the server's copies, the exports it applies, statelite, reachability and
+    /// xCAT set-up; prints each problem with its nodes and the command that fixes it.
+    ///
+    /// Exit status 0: no problem; 1: problems found; 2: usage or configuration error.
+    Doctor(cli::DoctorArgs),
+    /// Per external server and image: nodes, in sync, missing, differing, each SN's last sync
+    /// and whether the exports are up to date.
+    Status(cli::StatusArgs),
     /// The external server's NFS exports, merged from every service node's part.
     Exports {
         #[command(subcommand)]
@@ -152,6 +161,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 false => exit::FAILURE,
             })
         }
+        Command::Doctor(args) => cli::doctor(&args),
+        Command::Status(args) => cli::status(&args),
         Command::Exports { action } => {
             let (args, apply) = match &action {
                 ExportsAction::Render(a) => (a, false),

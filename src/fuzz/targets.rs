@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::harness::{linear, Target};
+use super::target::{linear, Target};
 use crate::xcat::{self, Db, Resolver, Source, Table};
 
 /// A small xCAT database the resolving parsers look values up in.
@@ -397,33 +397,3 @@ pub(crate) const TARGETS: &[Target] = &[
         max_output: linear,
     },
 ];
-
-macro_rules! fuzz_tests {
-    ($($name:ident)*) => {
-        mod run {
-            $(
-                #[test]
-                fn $name() {
-                    let name = stringify!($name);
-                    let target = crate::fuzz::targets::TARGETS
-                        .iter()
-                        .find(|t| t.name == name)
-                        .unwrap();
-                    crate::fuzz::harness::fuzz(target);
-                }
-            )*
-            #[test]
-            fn every_target_is_tested() {
-                let tested = [$(stringify!($name)),*];
-                for t in crate::fuzz::targets::TARGETS {
-                    assert!(tested.contains(&t.name), "no test for fuzz target {}", t.name);
-                }
-            }
-        }
-    };
-}
-
-fuzz_tests!(
-    tabdump noderange regexattr arith subvars statemnt litetree litefile lsps filesystems info
-    hosts config lsnim exports rsh rsync_output script_output
-);

@@ -1,22 +1,143 @@
 # shellcheck shell=sh
-# Server-side: stdin lines `size mode uid gid path`; a missing file is created as a hole of
-# that size under a temporary name and renamed into place; an existing one is only compared.
-# `dd ... seek=` makes a sparse file on Linux and AIX alike (AIX has no truncate).
-while read -r size mode uid gid path; do
-    if [ -e "$path" ]; then
-        # ls -ln: the size as AIX and Linux both print it (AIX has no stat(1)); the path is ours.
-        # shellcheck disable=SC2012
-        have=$(ls -ln "$path" | awk '{print $5}')
-        [ "$have" = "$size" ] || echo "differs $path ($have bytes, SN has $size)"
-        continue
-    fi
-    dir=${path%/*}
-    tmp="$dir/.xcat-extnfs.$$"
-    if mkdir -p "$dir" && dd if=/dev/null of="$tmp" bs=1 count=0 seek="$size" 2>/dev/null &&
-        chmod "$mode" "$tmp" && chown "$uid:$gid" "$tmp" && mv -f "$tmp" "$path"; then
-        echo "created $path"
+# Server-side: stdin lines `size mode uid gid path`, sorted so that the files of one size, mode
+# and owner follow each other. A missing file is created as a hole of its size straight under
+# its name (a sparse file is complete the moment it exists); an existing one is only compared.
+# Processes: one `mkdir -p` in all, then per group of size, mode and owner one `find` for the
+# existing files, one creation, one `find` to check it, one `chmod` and one `chown`.
+LC_ALL=C
+export LC_ALL
+nl='
+'
+ifs=$IFS
+
+# Prints those of the files $2... that are regular files of exactly $1 bytes.
+of_size() {
+    want=$1
+    shift
+    find "$@" -prune -type f -size "${want}c" 2>/dev/null
+}
+
+# Creates the files $2... as holes of $1 bytes: `truncate` where there is one (GNU), else perl
+# (AIX ships it; AIX has no truncate), else `dd` per file.
+create() {
+    len=$1
+    shift
+    if command -v truncate >/dev/null 2>&1; then
+        truncate -s "$len" "$@" 2>/dev/null
+    elif command -v perl >/dev/null 2>&1; then
+        perl -e '$s = shift; for (@ARGV) { open(my $f, ">>", $_) or next; truncate($f, $s) }' "$len" "$@"
     else
-        rm -f "$tmp"
-        echo "error $path"
+        for f do
+            dd if=/dev/null of="$f" bs=1 count=0 seek="$len" 2>/dev/null
+        done
     fi
+}
+
+# Whether line $1 is one of the lines of $2.
+listed() {
+    case "$nl$2$nl" in
+        *"$nl$1$nl"*) return 0 ;;
+    esac
+    return 1
+}
+
+# One group: size $1, mode $2, owner $3, the files in $group (the caller's variables are not
+# touched: POSIX sh has no local variables).
+group() {
+    g_size=$1 g_mode=$2 g_owner=$3
+    existing=''
+    missing=''
+    while IFS= read -r f; do
+        [ -n "$f" ] || continue
+        if [ -e "$f" ]; then
+            existing="$existing$f$nl"
+        else
+            missing="$missing$f$nl"
+        fi
+    done <<END
+$group
+END
+    if [ -n "$existing" ]; then
+        IFS=$nl
+        set -f
+        # shellcheck disable=SC2086
+        same=$(of_size "$g_size" $existing)
+        set +f
+        IFS=$ifs
+        while IFS= read -r f; do
+            [ -n "$f" ] || continue
+            listed "$f" "$same" && continue
+            # ls -ln: the size as AIX and Linux both print it (AIX has no stat(1)); rare.
+            # shellcheck disable=SC2012
+            have=$(ls -lnd "$f" | awk '{print $5}')
+            echo "differs $f ($have bytes, SN has $g_size)"
+        done <<END
+$existing
+END
+    fi
+    [ -n "$missing" ] || return 0
+    IFS=$nl
+    set -f
+    # shellcheck disable=SC2086
+    create "$g_size" $missing
+    # shellcheck disable=SC2086
+    made=$(of_size "$g_size" $missing)
+    set +f
+    IFS=$ifs
+    if [ -n "$made" ]; then
+        IFS=$nl
+        set -f
+        # shellcheck disable=SC2086
+        set -- $made
+        set +f
+        IFS=$ifs
+        if chmod "$g_mode" "$@" && chown "$g_owner" "$@"; then
+            for f do echo "created $f"; done
+        else
+            # A paging file of another mode or owner would stay so: none rather than wrong.
+            rm -f "$@"
+            made=
+        fi
+    fi
+    while IFS= read -r f; do
+        [ -n "$f" ] || continue
+        listed "$f" "$made" && continue
+        rm -f "$f"
+        echo "error $f"
+    done <<END
+$missing
+END
+}
+
+all=
+dirs=
+while read -r size mode uid gid path; do
+    [ -n "$path" ] || continue
+    all="$all$size $mode $uid:$gid $path$nl"
+    [ -e "$path" ] || dirs="$dirs${path%/*}$nl"
 done
+if [ -n "$dirs" ]; then
+    IFS=$nl
+    set -f
+    # shellcheck disable=SC2086
+    mkdir -p $dirs 2>/dev/null
+    set +f
+    IFS=$ifs
+fi
+
+key=
+group=
+while read -r size mode owner path; do
+    [ -n "$path" ] || continue
+    if [ "$size $mode $owner" != "$key" ]; then
+        # shellcheck disable=SC2086
+        [ -z "$key" ] || group $key
+        key="$size $mode $owner"
+        group=
+    fi
+    group="$group$path$nl"
+done <<END
+$all
+END
+# shellcheck disable=SC2086
+[ -z "$key" ] || group $key

@@ -4,7 +4,8 @@
 //! Every script takes user values only as positional parameters or on standard input, never
 //! spliced into its text (see [`crate::remote::Remote::script`]).
 
-/// Creates missing paging files as sparse files; stdin lines `size mode uid gid path`.
+/// Creates missing paging files as sparse files; stdin lines `size mode uid gid path`, as
+/// [`allocation_input`] writes them.
 pub const ALLOCATE: &str = include_str!("allocate.sh");
 /// Deletes nodes' data; stdin lines `dir PATH` or `files DIR SUFFIX`.
 pub const REMOVE: &str = include_str!("remove.sh");
@@ -24,10 +25,37 @@ pub const NAMES: &str = include_str!("names.sh");
 /// `exist PATH...` and `isdir PATH...` (the paths that are there), one per line.
 pub const STATELITE: &str = include_str!("statelite.sh");
 
+/// What the NFS server applied, by kind (`$1`), in frames marked `$2` (see [`frames`]).
+pub const APPLIED: &str = include_str!("applied.sh");
+/// `SIZE PATH`, `dir PATH` or `missing PATH` for each path on stdin.
+pub const SIZES: &str = include_str!("sizes.sh");
+/// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
+pub const STAMPS: &str = include_str!("stamps.sh");
+
 /// Exit status of [`LOCK`] when the wait ran out (EX_TEMPFAIL).
 pub const LOCK_BUSY: i32 = 75;
 /// Exit status of [`INSTALL`] when the file changed since it was read.
 pub const INSTALL_CHANGED: i32 = 3;
+
+/// A file [`ALLOCATE`] makes sure of: its size, mode, owner and path on the server.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Allocation {
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub path: String,
+}
+
+/// [`ALLOCATE`]'s standard input: files of one size, mode and owner next to each other, so
+/// that the script handles each such group with a fixed number of processes.
+pub fn allocation_input(mut files: Vec<Allocation>) -> String {
+    files.sort();
+    files
+        .iter()
+        .map(|f| format!("{} {:o} {} {} {}\n", f.size, f.mode, f.uid, f.gid, f.path))
+        .collect()
+}
 
 /// What [`ALLOCATE`] or [`REMOVE`] reported, one line per file: `created PATH`,
 /// `removed PATH`, `differs PATH (...)` or `error PATH`.
@@ -130,10 +158,103 @@ mod tests {
         assert!(listed("", &asked).is_empty());
     }
 
+    fn allocate_in(dir: &std::path::Path, path: &str) -> FileReport {
+        let file = |size, mode, name: &str| Allocation {
+            size,
+            mode,
+            uid: 0,
+            gid: 0,
+            path: format!("{}/{name}", dir.display()),
+        };
+        let uid = |f: Allocation| {
+            // Our own ids, so that chown works without root.
+            let me = std::fs::metadata(dir).map(|m| {
+                use std::os::unix::fs::MetadataExt;
+                (m.uid(), m.gid())
+            });
+            let (uid, gid) = me.unwrap();
+            Allocation { uid, gid, ..f }
+        };
+        let input = allocation_input(vec![
+            uid(file(1 << 20, 0o600, "b/n 2")),
+            uid(file(4096, 0o644, "a/n1")),
+            uid(file(1 << 20, 0o600, "a/n3")),
+            uid(file(1 << 20, 0o640, "c/n4")),
+        ]);
+        let sh = crate::process::find_program("sh").unwrap();
+        let out = crate::process::Cmd::new(sh)
+            .args(["-c", ALLOCATE, "extnfs"])
+            .env("PATH", path)
+            .stdin_bytes(input)
+            .run_checked()
+            .unwrap();
+        FileReport::parse(&out.stdout)
+    }
+
+    #[test]
+    fn allocation_creates_sparse_files_and_compares_existing_ones() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("c")).unwrap();
+        std::fs::write(dir.join("c/n4"), b"in use").unwrap();
+        let path = std::env::var("PATH").unwrap();
+        let report = allocate_in(dir, &path);
+        assert_eq!(report.changed, 3, "{report:?}");
+        assert_eq!(report.errors, Vec::<String>::new());
+        assert_eq!(
+            report.differs,
+            [format!("{}/c/n4 (6 bytes, SN has 1048576)", dir.display())]
+        );
+        let meta = std::fs::metadata(dir.join("b/n 2")).unwrap();
+        assert_eq!(
+            (meta.len(), meta.permissions().mode() & 0o777),
+            (1 << 20, 0o600)
+        );
+        assert!(meta.blocks() * 512 < 1 << 20, "sparse");
+        let again = allocate_in(dir, &path);
+        assert_eq!((again.changed, again.differs.len()), (0, 1), "{again:?}");
+    }
+
+    #[test]
+    fn allocation_works_without_truncate_and_perl() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for tool in ["find", "chmod", "chown", "mkdir", "dd", "rm", "ls", "awk"] {
+            let found = crate::process::find_program(tool).unwrap();
+            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+        }
+        let dir = tmp.path().join("server");
+        std::fs::create_dir(&dir).unwrap();
+        let report = allocate_in(&dir, &bin.display().to_string());
+        assert_eq!((report.changed, report.errors.len()), (4, 0), "{report:?}");
+        let meta = std::fs::metadata(dir.join("a/n1")).unwrap();
+        assert_eq!(meta.len(), 4096);
+    }
+
+    #[test]
+    fn allocation_input_groups_size_mode_and_owner() {
+        let f = |size, mode, path: &str| Allocation {
+            size,
+            mode,
+            uid: 0,
+            gid: 0,
+            path: path.into(),
+        };
+        let text = allocation_input(vec![
+            f(2, 0o600, "/b"),
+            f(1, 0o644, "/c"),
+            f(2, 0o600, "/a"),
+        ]);
+        assert_eq!(text, "1 644 0 0 /c\n2 600 0 0 /a\n2 600 0 0 /b\n");
+    }
+
     #[test]
     fn scripts_are_sh_with_our_header() {
         for s in [
-            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE,
+            ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE, APPLIED,
+            SIZES, STAMPS,
         ] {
             assert!(s.starts_with("# shellcheck shell=sh\n"), "{s}");
         }

@@ -21,10 +21,10 @@ use crate::config::Config;
 use crate::exports::{Part, Published};
 use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
-use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
 use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
 use crate::sync::Sysroot;
+use crate::sync::{exports_step, stamp};
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
@@ -73,6 +73,8 @@ pub struct Report {
     pub results: Vec<StepResult>,
     /// Copies compared again: label and differences (or the error).
     pub verification: Vec<(String, Result<u64, String>)>,
+    /// How each ssh server was reached: connections opened, shared or not.
+    pub ssh: Vec<crate::sshmux::Link>,
     pub exports: Vec<String>,
     pub exports_failed: Vec<String>,
     pub seconds: f64,
@@ -182,7 +184,9 @@ pub fn run(
     for f in &report.failed {
         say(format!("{}: FAILED: {}", f.node, f.message));
     }
-    let servers = book.servers;
+    let mut servers = book.servers;
+    let mut mux = crate::sync::share_connections(&mut servers, opts.dry_run, &mut say);
+    report.ssh = mux.links().to_vec();
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
     for f in &report.plan.findings {
@@ -223,12 +227,57 @@ pub fn run(
         }
     }
     publish(ctx, opts, &servers, &mut report);
+    if !opts.dry_run {
+        stamps(ctx, opts, &targets, &servers, &report, &mut say);
+    }
+    crate::sync::close_connections(&mut mux, syslog);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }
     report.seconds = start.elapsed().as_secs_f64();
     say(report.summary());
     Ok(report)
+}
+
+/// Leaves this host's stamp per server and image (see [`crate::sync::stamp`]).
+fn stamps(
+    ctx: &Context<'_>,
+    opts: &Options,
+    targets: &[Target<'_>],
+    servers: &Servers,
+    report: &Report,
+    say: &mut dyn FnMut(String),
+) {
+    let failed: std::collections::BTreeSet<&str> = report
+        .failed
+        .iter()
+        .map(|f| f.node.as_str())
+        .chain(
+            report
+                .results
+                .iter()
+                .filter(|r| !r.ok)
+                .flat_map(|r| r.nodes.iter().map(String::as_str)),
+        )
+        .collect();
+    let Ok(installdir) = ctx.resolver.db().installdir() else {
+        return;
+    };
+    let nodes = targets.iter().map(|t| {
+        (
+            t.server.as_str(),
+            t.node.image.as_str(),
+            t.node.node.as_str(),
+        )
+    });
+    let all = stamp::of_run("syncstatelite", &opts.sn, nodes, &|n| failed.contains(n));
+    for (name, stamps) in all {
+        if let Some(server) = servers.get(&name) {
+            if let Err(e) = stamp::write(server, &installdir, &stamps) {
+                say(format!("{name}: cannot write the sync stamps: {e}"));
+            }
+        }
+    }
 }
 
 /// Publishes this host's statelite part on each server: what it published before (read back

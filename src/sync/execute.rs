@@ -237,10 +237,14 @@ impl Executor<'_> {
         let code = out.code_or_signal();
         let (stats, changes) = rsync::parse_output(&out.stdout);
         r.stats = stats;
-        r.changes = changes
+        let changes: Vec<&String> = changes
             .iter()
             .filter(|c| !rsync::is_dir_time_only(c))
-            .count();
+            .collect();
+        r.changes = changes.len();
+        if dry_run {
+            r.items = changes.iter().map(|c| item_name(c)).collect();
+        }
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",
             rsync::meaning(code),
@@ -286,7 +290,7 @@ impl Executor<'_> {
     /// Creates missing paging files on the server as sparse files of the SN's sizes.
     fn allocate(&self, server: &Server, step: &Step, dirs: &[String], r: &mut StepResult) {
         let remote = &server.remote;
-        let mut input = String::new();
+        let mut wanted = Vec::new();
         for dir in dirs {
             let files = match local_files(&self.sysroot.local(dir)) {
                 Ok(f) => f,
@@ -297,19 +301,18 @@ impl Executor<'_> {
             };
             for (rel, meta) in files {
                 use std::os::unix::fs::MetadataExt;
-                let path = remote.path(&format!("{dir}/{rel}"));
-                input.push_str(&format!(
-                    "{} {:o} {} {} {path}\n",
-                    meta.len(),
-                    meta.mode() & 0o7777,
-                    meta.uid(),
-                    meta.gid()
-                ));
+                wanted.push(scripts::Allocation {
+                    size: meta.len(),
+                    mode: meta.mode() & 0o7777,
+                    uid: meta.uid(),
+                    gid: meta.gid(),
+                    path: remote.path(&format!("{dir}/{rel}")),
+                });
             }
         }
         let cmd = remote
             .script(scripts::ALLOCATE, &[] as &[&str])
-            .stdin_bytes(input);
+            .stdin_bytes(scripts::allocation_input(wanted));
         self.remote_script(step, &cmd, r);
     }
 
@@ -389,6 +392,7 @@ impl Executor<'_> {
                     label: d.step.label.clone(),
                     differences: None,
                     error: Some(not_run(&cause)),
+                    items: Vec::new(),
                 }
             } else if d.result.changes == 0 && !always {
                 Verification {
@@ -396,6 +400,7 @@ impl Executor<'_> {
                     label: d.step.label.clone(),
                     differences: Some(0),
                     error: None,
+                    items: Vec::new(),
                 }
             } else {
                 self.compare(d.step)
@@ -414,8 +419,15 @@ impl Executor<'_> {
             label: step.label.clone(),
             differences: r.error.is_none().then_some(r.changes),
             error: r.error,
+            items: r.items,
         }
     }
+}
+
+/// The item an itemized change (`%i %n%L`) names: after the flags, without a link target.
+fn item_name(change: &str) -> String {
+    let name = change.split_once(' ').map_or("", |(_, n)| n).trim_start();
+    name.split(" -> ").next().unwrap_or(name).to_string()
 }
 
 fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
@@ -430,7 +442,9 @@ fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
 }
 
 /// Regular files below a directory, as paths relative to it.
-fn local_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
+pub(crate) fn local_files(
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {

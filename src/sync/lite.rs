@@ -130,6 +130,7 @@ pub fn verify(engine: &Engine<'_>, sn: &str, lite: &Lite, always: bool) -> Vec<V
             label: step.label.clone(),
             differences: v.as_ref().ok().map(|n| *n as usize),
             error: v.err(),
+            items: Vec::new(),
         })
         .collect()
 }

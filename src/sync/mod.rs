@@ -35,12 +35,14 @@ pub mod pool;
 pub mod redirect;
 pub mod report;
 pub mod servers;
+pub mod stamp;
 pub mod step;
 
 use std::time::Instant;
 
 pub use context::{this_host, Action, Context, DirState, Facts, Options, SyncError, Sysroot};
 
+use crate::sshmux::Multiplexer;
 use crate::syslog::Syslog;
 use execute::Executor;
 use report::{Report, Stages};
@@ -61,10 +63,14 @@ pub fn run(
     let db = ctx.resolver.db();
     let installdir = db.installdir()?;
     let removal = opts.action == Action::Remove;
-    let inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    crate::timing::mark("before inventory");
+    let mut inv = inventory::gather(ctx, &opts.nodes, removal)?;
+    crate::timing::mark("inventory");
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
+    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &mut say);
+    let links = mux.links().to_vec();
     let redirected = match removal {
         true => redirect::Redirected::default(),
         false => {
@@ -80,6 +86,7 @@ pub fn run(
             )
         }
     };
+    crate::timing::mark("redirect");
     let mut failed = inv.failed.clone();
     failed.extend(redirected.failed.iter().cloned());
     let targets: Vec<inventory::Target> = inv
@@ -103,6 +110,7 @@ pub fn run(
     for f in lite.plan.findings.iter().chain(&lite.tables) {
         say(f.line());
     }
+    crate::timing::mark("plan");
     let mut stages = Stages {
         action: opts.action,
         dry_run: opts.dry_run,
@@ -111,12 +119,14 @@ pub fn run(
         failed: &failed,
         edits: &redirected.edits,
         plan: &plan,
+        ssh: &links,
         results: Vec::new(),
         verification: Vec::new(),
         exports: &[],
         statelite: lite::Lite::default(),
     };
     let published;
+    let mut down = std::collections::BTreeSet::new();
     if opts.dry_run {
         for line in report::plan_lines(&plan, &opts.rsync, ctx.sysroot) {
             say(line);
@@ -151,6 +161,7 @@ pub fn run(
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
         for (server, reason) in &ran.down {
             say(format!("{server}: FAILED: {reason}"));
+            down.insert(server.clone());
         }
         for d in &ran.done {
             say(report::result_line(&d.result));
@@ -210,13 +221,57 @@ pub fn run(
         stages.exports = &published;
         stages.results = ran.done.into_iter().map(|d: Done<'_>| d.result).collect();
     }
+    crate::timing::mark("plan lines or execution");
     stages.statelite = lite;
     let report = Report::new(stages, start.elapsed().as_secs_f64());
+    if !opts.dry_run && !removal {
+        let failed = report.failed_nodes();
+        let nodes = inv
+            .targets
+            .iter()
+            .filter(|t| !down.contains(&t.server))
+            .map(|t| (t.server.as_str(), t.image.as_str(), t.node.as_str()));
+        let stamps = stamp::of_run("syncaixres", &opts.sn, nodes, &|n| failed.contains_key(n));
+        for (name, stamps) in stamps {
+            if let Some(server) = inv.servers.get(&name) {
+                if let Err(e) = stamp::write(server, &installdir, &stamps) {
+                    say(format!("{name}: cannot write the sync stamps: {e}"));
+                }
+            }
+        }
+    }
+    // The stamps above still use the shared connections.
+    close_connections(&mut mux, syslog);
+    crate::timing::mark("report");
     for line in report.failure_lines() {
         say(line);
     }
     say(report.summary());
     Ok(report)
+}
+
+/// Opens one shared ssh connection per server for a run that changes something (a dry run
+/// connects nowhere) and says how each server is reached.
+pub fn share_connections(
+    servers: &mut servers::Servers,
+    dry_run: bool,
+    say: &mut dyn FnMut(String),
+) -> Multiplexer {
+    if dry_run {
+        return Multiplexer::none();
+    }
+    let mux = Multiplexer::start(servers.values_mut().map(|s| &mut s.remote));
+    for link in mux.links() {
+        say(link.line());
+    }
+    mux
+}
+
+/// Closes the run's shared connections, logging what did not close.
+pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
+    for problem in mux.close() {
+        syslog.warning(&problem);
+    }
 }
 
 /// Compares the synced scopes again; each scope is reported with `--verify`, otherwise only

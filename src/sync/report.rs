@@ -14,6 +14,7 @@ use super::step::{
     Kind, NodeFailure, Plan, RemoveEntry, Skipped, StepKind, StepResult, Verification,
 };
 use crate::rsync::Job;
+use crate::sshmux::Link;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -35,6 +36,8 @@ pub struct Report {
     pub plan: Plan,
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
+    /// How each ssh server was reached: connections opened, shared or not.
+    pub ssh: Vec<Link>,
     /// What publishing the exports said, one line per server.
     pub exports: Vec<String>,
     /// Servers whose exports could not be applied.
@@ -56,6 +59,7 @@ pub struct Stages<'a> {
     pub failed: &'a [NodeFailure],
     pub edits: &'a [Edit],
     pub plan: &'a Plan,
+    pub ssh: &'a [Link],
     pub results: Vec<StepResult>,
     pub verification: Vec<Verification>,
     pub exports: &'a [Outcome],
@@ -75,6 +79,7 @@ impl Report {
             plan: s.plan.clone(),
             results: s.results,
             verification: s.verification,
+            ssh: s.ssh.to_vec(),
             exports: s.exports.iter().map(|o| o.line.clone()).collect(),
             exports_failed: s
                 .exports

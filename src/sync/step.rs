@@ -112,6 +112,10 @@ pub struct StepResult {
     pub warning: Option<String>,
     pub error: Option<String>,
     pub seconds: f64,
+    /// With a comparison (`rsync -n`), the names of the items that differ, relative to the
+    /// step's directory (for telling which node a difference concerns).
+    #[serde(skip)]
+    pub items: Vec<String>,
 }
 
 impl StepResult {
@@ -142,4 +146,7 @@ pub struct Verification {
     /// Differences left; `None` when the comparison itself failed.
     pub differences: Option<usize>,
     pub error: Option<String>,
+    /// The items that differ, relative to the step's directory (empty when not compared).
+    #[serde(skip)]
+    pub items: Vec<String>,
 }

@@ -81,6 +81,7 @@ pub fn parse(text: &str) -> Result<Expr, ArithError> {
         text,
         bytes: text.as_bytes(),
         pos: 0,
+        steps: 0,
     };
     let e = p.expr()?;
     p.skip_ws();
@@ -211,10 +212,17 @@ fn pad((sign, digits): (String, String), width: usize, flags: &str, numeric: boo
     }
 }
 
+/// The most operators, parentheses and calls one expression may have. xCAT's expressions
+/// are a handful of terms; the bound keeps parsing, evaluation and dropping of the tree (all
+/// recursive) within any thread's stack whatever a table holds.
+const MAX_STEPS: usize = 256;
+
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Operators, parentheses and calls so far (see [`MAX_STEPS`]).
+    steps: usize,
 }
 
 impl Parser<'_> {
@@ -223,6 +231,17 @@ impl Parser<'_> {
             expr: self.text.to_string(),
             message,
         }
+    }
+
+    /// Counts one operator, parenthesis or call; refuses an expression with too many.
+    fn step(&mut self) -> Result<(), ArithError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(self.error(format!(
+                "more than {MAX_STEPS} operators, parentheses and calls"
+            )));
+        }
+        Ok(())
     }
 
     fn skip_ws(&mut self) {
@@ -257,6 +276,7 @@ impl Parser<'_> {
             _ => None,
         } {
             self.pos += 1;
+            self.step()?;
             left = Expr::Binary(Box::new(left), op, Box::new(self.term()?));
         }
         Ok(left)
@@ -271,6 +291,7 @@ impl Parser<'_> {
             _ => None,
         } {
             self.pos += 1;
+            self.step()?;
             left = Expr::Binary(Box::new(left), op, Box::new(self.unary()?));
         }
         Ok(left)
@@ -280,10 +301,12 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'-') => {
                 self.pos += 1;
+                self.step()?;
                 Ok(Expr::Neg(Box::new(self.unary()?)))
             }
             Some(b'+') => {
                 self.pos += 1;
+                self.step()?;
                 self.unary()
             }
             _ => self.primary(),
@@ -294,6 +317,7 @@ impl Parser<'_> {
         match self.peek() {
             Some(b'(') => {
                 self.pos += 1;
+                self.step()?;
                 let e = self.expr()?;
                 self.expect(b')')?;
                 Ok(e)
@@ -329,6 +353,7 @@ impl Parser<'_> {
     }
 
     fn sprintf_call(&mut self) -> Result<Expr, ArithError> {
+        self.step()?;
         self.expect(b'(')?;
         let format = match self.primary()? {
             Expr::Str(s) => s,
@@ -395,6 +420,19 @@ mod tests {
             .chain(caps.iter().map(|c| Some(*c)))
             .collect();
         eval(&parse(expr)?, &caps, expr).map(|v| v.to_string())
+    }
+
+    #[test]
+    fn deep_or_long_expressions_are_refused_not_a_stack_overflow() {
+        for text in [
+            "(".repeat(100_000) + "1" + &")".repeat(100_000),
+            "-".repeat(100_000) + "1",
+            "1".to_string() + &"+1".repeat(100_000),
+        ] {
+            let e = parse(&text).unwrap_err();
+            assert!(e.message.contains("more than 256"), "{}", e.message);
+        }
+        assert!(parse(&("1".to_string() + &"+1".repeat(200))).is_ok());
     }
 
     #[test]

@@ -596,8 +596,76 @@ fn increment(digits: &str) -> String {
     format!("1{}", String::from_utf8(bytes).expect("ascii"))
 }
 
+/// The shortest noderange naming exactly `nodes`, for output: runs of names that differ only
+/// in a trailing number of the same width become `cn001-cn250`; everything else is listed.
+/// Sorted by prefix then number; duplicates dropped. (Not NodeRange.pm's: xCAT has no such
+/// compaction; this is only for reading.)
+pub fn compact<S: AsRef<str>>(nodes: &[S]) -> String {
+    // (prefix, number, width) for names ending in digits; the rest kept whole.
+    let mut numbered: BTreeSet<(&str, u64, usize)> = BTreeSet::new();
+    let mut plain: BTreeSet<&str> = BTreeSet::new();
+    for n in nodes {
+        let n = n.as_ref();
+        let digits = n.len() - n.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let (prefix, tail) = n.split_at(n.len() - digits);
+        match tail.parse::<u64>() {
+            Ok(v) if digits > 0 && digits < 19 => {
+                numbered.insert((prefix, v, digits));
+            }
+            _ => {
+                plain.insert(n);
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    // (prefix, first number and width, last number and width)
+    type Run<'a> = Option<(&'a str, (u64, usize), (u64, usize))>;
+    let mut run: Run<'_> = None;
+    let name = |p: &str, w: usize, v: u64| format!("{p}{v:0w$}");
+    let flush = |run: Run<'_>, out: &mut Vec<String>| {
+        if let Some((p, (a, aw), (b, bw))) = run {
+            out.push(match a == b {
+                true => name(p, bw, b),
+                false => format!("{}-{}", name(p, aw, a), name(p, bw, b)),
+            });
+        }
+    };
+    // Without a leading zero a number is its own width, and `x9-x10` is a valid range.
+    let natural = |v: u64, w: usize| v.to_string().len() == w;
+    for (p, v, w) in numbered {
+        match run {
+            Some((rp, first, (b, bw)))
+                if rp == p && b + 1 == v && (bw == w || (natural(b, bw) && natural(v, w))) =>
+            {
+                run = Some((rp, first, (v, w)))
+            }
+            _ => {
+                flush(run, &mut out);
+                run = Some((p, (v, w), (v, w)));
+            }
+        }
+    }
+    flush(run, &mut out);
+    out.extend(plain.into_iter().map(str::to_string));
+    out.join(",")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn compact_runs_and_keeps_the_rest() {
+        let nodes = [
+            "cn003", "cn001", "cn002", "cn005", "gpu1", "mn", "cn001", "x9", "x10",
+        ];
+        assert_eq!(super::compact(&nodes), "cn001-cn003,cn005,gpu1,x9-x10,mn");
+        let many: Vec<String> = (1..=250).map(|i| format!("cn{i:03}")).collect();
+        assert_eq!(super::compact(&many), "cn001-cn250");
+        // Another width is another name: cn1 and cn01 are different nodes.
+        assert_eq!(super::compact(&["cn1", "cn01", "cn2"]), "cn1,cn01,cn2");
+        assert_eq!(super::compact(&["cn099", "cn100", "cn101"]), "cn099-cn101");
+        assert_eq!(super::compact(&[] as &[&str]), "");
+    }
+
     use super::*;
     use crate::xcat::table::Table;
 

@@ -1,5 +1,6 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
+mod doctor;
 mod exports;
 mod extnfs_exports;
 mod harness;

@@ -11,11 +11,11 @@ use crate::support::{
     Server, Sn, Tree,
 };
 
-const NFS: &str = "nfs1";
-const SPOT: &str = "install/nim/spot/71Bcosi/usr";
-const ROOT: &str = "install/nim/root/71Bcosi_root";
-const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
-const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
+pub(crate) const NFS: &str = "nfs1";
+pub(crate) const SPOT: &str = "install/nim/spot/71Bcosi/usr";
+pub(crate) const ROOT: &str = "install/nim/root/71Bcosi_root";
+pub(crate) const SR: &str = "install/nim/shared_root/71Bsr_shared_root";
+pub(crate) const COSI_PAGING: &str = "install/nim/paging/71Bcosi_paging";
 const SR_PAGING: &str = "install/nim/paging/71Bsr_paging";
 const PAGE: u64 = 64 << 20;
 /// The exports as a Ganesha server's, kept in the server's private /etc/ganesha; no Ganesha
@@ -26,15 +26,15 @@ const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
 
 /// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
 /// (`mkdsklsnode -n` names for its non-shared image).
-struct Cluster<'l> {
-    lab: &'l Lab,
-    nfs: Server<'l>,
+pub(crate) struct Cluster<'l> {
+    pub(crate) lab: &'l Lab,
+    pub(crate) nfs: Server<'l>,
     sns: BTreeMap<&'static str, Sn<'l>>,
-    db: PathBuf,
+    pub(crate) db: PathBuf,
 }
 
 impl<'l> Cluster<'l> {
-    fn new(lab: &'l Lab) -> Cluster<'l> {
+    pub(crate) fn new(lab: &'l Lab) -> Cluster<'l> {
         let nfs = lab.server(NFS);
         lab.hosts(&[
             (NFS, nfs.addr()),
@@ -68,13 +68,13 @@ impl<'l> Cluster<'l> {
         Cluster { lab, nfs, sns, db }
     }
 
-    fn sn(&self, name: &str) -> &Sn<'l> {
+    pub(crate) fn sn(&self, name: &str) -> &Sn<'l> {
         &self.sns[name]
     }
 
     /// `syncaixres` on an SN as xCAT runs it: `NODES`, `ACTION`, tabdump-free `--db`, with the
     /// SN's configuration file.
-    fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
+    pub(crate) fn syncaixres(&self, sn: &str, nodes: &str, action: &str) -> Command {
         let mut cmd = self.syncaixres_unconfigured(sn, nodes, action);
         cmd.arg("--config").arg(self.sn(sn).path("extnfs.toml"));
         cmd
@@ -100,7 +100,7 @@ impl<'l> Cluster<'l> {
         cmd
     }
 
-    fn sync(&self, sn: &str) -> Finished {
+    pub(crate) fn sync(&self, sn: &str) -> Finished {
         self.syncaixres(sn, sn_nodes(sn), "diskless").run_bounded()
     }
 }
@@ -881,4 +881,65 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+/// Processes whose command line mentions `dir` (an ssh master on a control socket in it).
+fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if line.contains(&needle) {
+            found.push(line);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_run_opens_one_ssh_connection_per_server_and_leaves_no_master_behind() {
+    let lab = Lab::new("sync-mux");
+    let c = Cluster::new(&lab);
+    let tmp = lab.dir().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let run = |config: Option<&str>| {
+        let sn = c.sn("sn1");
+        let original = std::fs::read_to_string(sn.path("extnfs.toml")).unwrap();
+        if let Some(extra) = config {
+            sn.write("extnfs.toml", format!("{original}{extra}"));
+        }
+        let before = c.nfs.ssh_logins();
+        let out = c
+            .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+            .env("TMPDIR", &tmp)
+            .args(["--format", "json"])
+            .run_bounded();
+        sn.write("extnfs.toml", original);
+        let logins = c.nfs.ssh_logins() - before;
+        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+        assert!(left.is_empty(), "control directory left: {left:?}\n{out}");
+        let procs = processes_mentioning(&tmp);
+        assert!(procs.is_empty(), "still running: {procs:?}\n{out}");
+        (out, logins)
+    };
+    // Initial sync: rsyncs, allocation, verification and exports over one connection.
+    let (out, logins) = run(None);
+    out.assert_success();
+    assert_eq!(logins, 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        json["ssh"],
+        serde_json::json!([{"server": "nfs1", "shared": true, "connections": 1}])
+    );
+    // A resync with nothing to do.
+    let (out, logins) = run(None);
+    out.assert_success();
+    assert_eq!(logins, 1, "{out}");
+    // A run whose transfers fail on the server closes its connection all the same.
+    let (out, logins) = run(Some("[server.nfs1]\nrsync_path = \"/nonexistent/rsync\"\n"));
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert_eq!(logins, 1, "{out}");
 }

@@ -144,6 +144,15 @@ impl<'l> Server<'l> {
         &self.netns
     }
 
+    /// ssh connections sshd has accepted so far (its `Accepted publickey` log lines).
+    pub fn ssh_logins(&self) -> usize {
+        let log = self.sshd.as_ref().expect("sshd runs").log();
+        std::fs::read_to_string(log)
+            .expect("read the sshd log")
+            .matches("Accepted publickey")
+            .count()
+    }
+
     /// The ids of all processes in the server's network namespace.
     pub fn pids(&self) -> Vec<u32> {
         netns_pids(&self.netns)

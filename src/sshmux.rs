@@ -1,0 +1,418 @@
+//! One ssh connection per server and run: an OpenSSH master on a private control socket that
+//! every rsync and remote command of the run shares, closed at the end and on every failure path.
+//!
+//! Whether the ssh that `RSYNC_RSH` names can share a connection is detected, never assumed:
+//! `ssh -G` must accept the options and keep our control path (a wrapper that is not OpenSSH,
+//! or an `RSYNC_RSH` that sets its own `ControlPath`, fails that), the master must start, and
+//! `ssh -O check` must find it. Anything else leaves the server on separate connections, with a
+//! note saying why. The master is started with a short `ControlPersist`, so even a run killed
+//! with SIGKILL (which runs no destructor) leaves it for at most that long; the private
+//! directory of such a run stays behind in `$TMPDIR`, empty of live sockets.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+use crate::remote::Remote;
+
+/// How long an idle master outlives its last client. Clients follow each other within a run;
+/// should a gap ever be longer, ssh falls back to a connection of its own (`ControlMaster=no`).
+const PERSIST_SECONDS: u32 = 30;
+
+/// Control socket paths must fit `sun_path` (104 bytes on AIX and BSD) with the 17 characters
+/// ssh appends while binding; a longer `$TMPDIR` is not used.
+const MAX_DIR_LEN: usize = 64;
+
+/// How one server is reached during a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub server: String,
+    /// All commands share one connection.
+    pub shared: bool,
+    /// ssh connections the run opened to the server: 1 when shared; `None` when each command
+    /// opened its own (one per rsync or remote command).
+    pub connections: Option<u32>,
+    /// Why the connection is not shared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Link {
+    /// The line a run logs for this server.
+    pub fn line(&self) -> String {
+        match (&self.note, self.connections) {
+            (None, Some(n)) => format!(
+                "{}: {n} ssh connection, shared by every command of this run",
+                self.server
+            ),
+            (note, _) => format!(
+                "{}: one ssh connection per command: {}",
+                self.server,
+                note.as_deref().unwrap_or("connection sharing is off")
+            ),
+        }
+    }
+}
+
+struct Master {
+    server: String,
+    /// The ssh words up to (not including) the host, as the remote builds them.
+    ssh: Vec<String>,
+    host: String,
+    socket: PathBuf,
+}
+
+/// The shared connections of one run; [`Multiplexer::close`] (or dropping it) closes them and
+/// removes the private directory.
+pub struct Multiplexer {
+    dir: Option<tempfile::TempDir>,
+    masters: Vec<Master>,
+    links: Vec<Link>,
+}
+
+impl Multiplexer {
+    /// A multiplexer that shares nothing (dry runs, local servers only).
+    pub fn none() -> Multiplexer {
+        Multiplexer {
+            dir: None,
+            masters: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Opens one master per ssh server and points each remote at it; remotes whose ssh cannot
+    /// share a connection are left as they are, with a note in [`Multiplexer::links`].
+    pub fn start<'r>(remotes: impl IntoIterator<Item = &'r mut Remote>) -> Multiplexer {
+        let mut mux = Multiplexer::none();
+        for remote in remotes {
+            let Some((ssh, host)) = remote.ssh_words() else {
+                continue;
+            };
+            let server = remote.name().to_string();
+            let link = match mux.open(&server, ssh, host) {
+                Ok(socket) => {
+                    remote.share_connection(Some(socket));
+                    Link {
+                        server,
+                        shared: true,
+                        connections: Some(1),
+                        note: None,
+                    }
+                }
+                Err(note) => Link {
+                    server,
+                    shared: false,
+                    connections: None,
+                    note: Some(note),
+                },
+            };
+            mux.links.push(link);
+        }
+        mux
+    }
+
+    /// Each ssh server of the run and how it was reached.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    fn private_dir(&mut self) -> Result<&Path, String> {
+        if self.dir.is_none() {
+            let tmp = std::env::temp_dir();
+            let base = match tmp.as_os_str().len() <= MAX_DIR_LEN {
+                true => tmp,
+                false => PathBuf::from("/tmp"),
+            };
+            // tempfile creates the directory with mode 0700.
+            let dir = tempfile::Builder::new()
+                .prefix("extnfs-ssh.")
+                .tempdir_in(&base)
+                .map_err(|e| {
+                    format!(
+                        "cannot create a private directory in {}: {e}",
+                        base.display()
+                    )
+                })?;
+            self.dir = Some(dir);
+        }
+        Ok(self.dir.as_ref().map(|d| d.path()).unwrap_or(Path::new("")))
+    }
+
+    fn open(&mut self, server: &str, ssh: Vec<String>, host: String) -> Result<PathBuf, String> {
+        let index = self.masters.len() + self.links.len();
+        let dir = self.private_dir()?.to_path_buf();
+        let socket = dir.join(index.to_string());
+        let errors = dir.join(format!("{index}.err"));
+        let socket_text = socket.to_string_lossy().into_owned();
+        // Detect, without connecting, that this ssh takes the options and keeps our socket.
+        let probe = run(&probe_args(&ssh, &host, &socket_text), &errors)?;
+        if !probe.0 {
+            return Err(format!(
+                "the ssh in RSYNC_RSH cannot share connections (ssh -G: {})",
+                probe.1
+            ));
+        }
+        if !effective_control_path(&probe.2, &socket_text) {
+            return Err("RSYNC_RSH sets its own ControlPath".to_string());
+        }
+        let started = run(&master_args(&ssh, &host, &socket_text), &errors)?;
+        if !started.0 {
+            let _ = std::fs::remove_file(&socket);
+            return Err(format!(
+                "the shared connection did not start ({})",
+                started.1
+            ));
+        }
+        let master = Master {
+            server: server.to_string(),
+            ssh,
+            host,
+            socket,
+        };
+        let checked = run(&control_args(&master, "check"), &errors)?;
+        if !checked.0 {
+            exit_master(&master, &errors);
+            return Err(format!("ssh -O check failed ({})", checked.1));
+        }
+        self.masters.push(master);
+        Ok(PathBuf::from(socket_text))
+    }
+
+    /// Closes every master (`ssh -O exit`) and removes the private directory. Errors are
+    /// returned as lines to log; closing twice does nothing.
+    pub fn close(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(dir) = &self.dir {
+            let errors = dir.path().join("exit.err");
+            for m in self.masters.drain(..) {
+                if let Some(problem) = exit_master(&m, &errors) {
+                    problems.push(format!("{}: {problem}", m.server));
+                }
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = dir.close() {
+                problems.push(format!("cannot remove the ssh control directory: {e}"));
+            }
+        }
+        problems
+    }
+}
+
+impl Drop for Multiplexer {
+    fn drop(&mut self) {
+        for problem in self.close() {
+            log::warn!("{problem}");
+        }
+    }
+}
+
+/// Asks the master to exit and waits (up to 5 s) for its socket to go; `Some` says what failed.
+fn exit_master(m: &Master, errors: &Path) -> Option<String> {
+    let outcome = run(&control_args(m, "exit"), errors);
+    let gone = (0..100).any(|_| {
+        let gone = !m.socket.exists();
+        if !gone {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        gone
+    });
+    match (outcome, gone) {
+        (_, true) => None,
+        (Ok((_, message, _)), false) => Some(format!(
+            "the shared ssh connection did not close ({message})"
+        )),
+        (Err(e), false) => Some(e),
+    }
+}
+
+/// `ssh -G`: prints the configuration the options give, connects nowhere.
+pub fn probe_args(ssh: &[String], host: &str, socket: &str) -> Vec<String> {
+    let mut argv = ssh.to_vec();
+    argv.extend(master_options(socket));
+    argv.extend(["-G".to_string(), host.to_string()]);
+    argv
+}
+
+/// The master: authenticates, goes to the background and serves clients until `-O exit`
+/// (or [`PERSIST_SECONDS`] without a client).
+pub fn master_args(ssh: &[String], host: &str, socket: &str) -> Vec<String> {
+    let mut argv = ssh.to_vec();
+    argv.extend(master_options(socket));
+    argv.extend(["-N".to_string(), "-f".to_string(), host.to_string()]);
+    argv
+}
+
+fn master_options(socket: &str) -> Vec<String> {
+    [
+        "ControlMaster=yes".to_string(),
+        format!("ControlPath={socket}"),
+        format!("ControlPersist={PERSIST_SECONDS}"),
+    ]
+    .into_iter()
+    .flat_map(|o| ["-o".to_string(), o])
+    .collect()
+}
+
+/// `ssh -O check|exit` against a master.
+fn control_args(m: &Master, command: &str) -> Vec<String> {
+    let mut argv = m.ssh.clone();
+    argv.extend([
+        "-o".to_string(),
+        format!("ControlPath={}", m.socket.display()),
+        "-O".to_string(),
+        command.to_string(),
+        m.host.clone(),
+    ]);
+    argv
+}
+
+/// Whether `ssh -G` output names `socket` as the control path (so no option of `RSYNC_RSH`
+/// overrides ours).
+pub fn effective_control_path(config: &str, socket: &str) -> bool {
+    config.lines().any(|l| {
+        l.split_once(' ')
+            .is_some_and(|(k, v)| k.eq_ignore_ascii_case("controlpath") && v.trim() == socket)
+    })
+}
+
+/// Runs `argv` with stdin and stdout detached from us (a backgrounded master must hold no pipe
+/// of ours open), stderr in `errors`; returns success, the last line of stderr, and stdout.
+fn run(argv: &[String], errors: &Path) -> Result<(bool, String, String), String> {
+    let err =
+        File::create(errors).map_err(|e| format!("cannot write {}: {e}", errors.display()))?;
+    let out_path = errors.with_extension("out");
+    let out =
+        File::create(&out_path).map_err(|e| format!("cannot write {}: {e}", out_path.display()))?;
+    let status = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    let stderr = std::fs::read_to_string(errors).unwrap_or_default();
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = std::fs::remove_file(errors);
+    let _ = std::fs::remove_file(&out_path);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(match status.code() {
+            Some(_) => "no message",
+            None => "killed by a signal",
+        })
+        .trim()
+        .to_string();
+    let message = match status.code() {
+        Some(c) if !status.success() => format!("exit {c}: {last}"),
+        _ => last,
+    };
+    Ok((status.success(), message, stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words() -> Vec<String> {
+        ["ssh", "-F", "/etc/x cfg", "-o", "BatchMode=yes"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn master_runs_in_the_background_on_our_socket() {
+        let argv = master_args(&words(), "nfs1", "/tmp/extnfs-ssh.a/0");
+        assert_eq!(argv[..5], words()[..]);
+        assert_eq!(
+            argv[5..],
+            [
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "ControlPath=/tmp/extnfs-ssh.a/0",
+                "-o",
+                "ControlPersist=30",
+                "-N",
+                "-f",
+                "nfs1"
+            ]
+        );
+        let probe = probe_args(&words(), "nfs1", "/s");
+        assert_eq!(probe[probe.len() - 2..], ["-G", "nfs1"]);
+    }
+
+    #[test]
+    fn control_commands_name_the_socket_and_the_host() {
+        let m = Master {
+            server: "nfs1".into(),
+            ssh: words(),
+            host: "nfs1.example".into(),
+            socket: PathBuf::from("/tmp/extnfs-ssh.a/0"),
+        };
+        let argv = control_args(&m, "exit");
+        assert_eq!(
+            argv[5..],
+            [
+                "-o",
+                "ControlPath=/tmp/extnfs-ssh.a/0",
+                "-O",
+                "exit",
+                "nfs1.example"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_rsh_with_its_own_control_path_is_detected() {
+        let config = "user root\ncontrolmaster true\ncontrolpath /tmp/extnfs-ssh.a/0\n";
+        assert!(effective_control_path(config, "/tmp/extnfs-ssh.a/0"));
+        let theirs = "controlmaster auto\ncontrolpath /root/.ssh/cm-%C\n";
+        assert!(!effective_control_path(theirs, "/tmp/extnfs-ssh.a/0"));
+        assert!(!effective_control_path("", "/tmp/extnfs-ssh.a/0"));
+    }
+
+    #[test]
+    fn a_program_that_is_not_openssh_falls_back_with_a_note() {
+        // `false` takes any arguments and fails, as a wrapper that cannot do `-G` does.
+        let mut remote = crate::remote::Remote::with_rsh(
+            &crate::config::Config::default().server("nfs1"),
+            Some("false"),
+        )
+        .unwrap();
+        let mut mux = Multiplexer::start([&mut remote]);
+        let link = &mux.links()[0];
+        assert!(!link.shared);
+        assert_eq!(link.connections, None);
+        assert!(link.note.as_deref().unwrap().contains("ssh -G"), "{link:?}");
+        assert!(!remote.rsync_rsh().unwrap().contains("ControlPath"));
+        let dir = mux.dir.as_ref().unwrap().path().to_path_buf();
+        assert!(mux.close().is_empty());
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn lines_say_how_a_server_is_reached() {
+        let shared = Link {
+            server: "nfs1".into(),
+            shared: true,
+            connections: Some(1),
+            note: None,
+        };
+        assert_eq!(
+            shared.line(),
+            "nfs1: 1 ssh connection, shared by every command of this run"
+        );
+        let separate = Link {
+            note: Some("RSYNC_RSH sets its own ControlPath".into()),
+            shared: false,
+            connections: None,
+            ..shared
+        };
+        assert!(separate.line().contains("per command: RSYNC_RSH"));
+    }
+}
