@@ -137,7 +137,7 @@ enum Transport {
 pub struct Remote {
     name: String,
     transport: Transport,
-    /// The control socket of this run's shared connection (see [`crate::sshmux`]).
+    /// The control socket of this run's shared connection (opened by the connection-sharing module, sshmux).
     control: Option<PathBuf>,
 }
 
@@ -255,7 +255,7 @@ impl Remote {
     }
 }
 
-// Connection sharing (the master itself is run by crate::sshmux).
+// Connection sharing (the master itself is run by the sshmux module).
 impl Remote {
     /// The ssh command words before the host (the remote shell and our options), and the host;
     /// `None` for a locally mounted server.

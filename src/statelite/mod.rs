@@ -21,10 +21,12 @@ use crate::config::Config;
 use crate::exports::{Part, Published};
 use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
+use crate::sync::connections::{close_connections, share_connections};
+use crate::sync::context::Sysroot;
+use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
 use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
-use crate::sync::Sysroot;
-use crate::sync::{exports_step, stamp};
+use crate::sync::stamp;
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
@@ -185,7 +187,7 @@ pub fn run(
         say(format!("{}: FAILED: {}", f.node, f.message));
     }
     let mut servers = book.servers;
-    let mut mux = crate::sync::share_connections(&mut servers, opts.dry_run, &mut say);
+    let mut mux = share_connections(&mut servers, opts.dry_run, &mut say);
     report.ssh = mux.links().to_vec();
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
@@ -230,7 +232,7 @@ pub fn run(
     if !opts.dry_run {
         stamps(ctx, opts, &targets, &servers, &report, &mut say);
     }
-    crate::sync::close_connections(&mut mux, syslog);
+    close_connections(&mut mux, syslog);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }

@@ -10,7 +10,7 @@
 //! # The engine a second prescript reuses
 //!
 //! Only [`inventory`], [`redirect`] and [`plan`] know AIX. Another prescript
-//! ([`crate::statelite`]) brings its own inventory and planner and reuses the rest:
+//! (syncstatelite, in the `statelite` module) brings its own inventory and planner and reuses the rest:
 //!
 //! 1. find each node's server with [`servers::ServerBook::for_node`], which resolves each
 //!    once (a [`servers::NodeServerError::Stop`] is a usage error: stop before any change);
@@ -23,8 +23,9 @@
 //! 4. publish with [`exports_step::published`] (or [`exports_step::by_server`] for steps of
 //!    its own) and [`exports_step::publish_all`];
 //! 5. report with [`report::Report::new`]; the binary takes its arguments from
-//!    [`crate::cli::PrescriptArgs`] and maps errors with [`crate::exit`].
+//!    `PrescriptArgs` of the `cli` module and maps errors with its `exit_status`.
 
+pub mod connections;
 pub mod context;
 pub mod execute;
 pub mod exports_step;
@@ -42,8 +43,8 @@ use std::time::Instant;
 
 pub use context::{this_host, Action, Context, DirState, Facts, Options, SyncError, Sysroot};
 
-use crate::sshmux::Multiplexer;
 use crate::syslog::Syslog;
+use connections::{close_connections, share_connections};
 use execute::Executor;
 use report::{Report, Stages};
 use step::{Done, Verification};
@@ -248,30 +249,6 @@ pub fn run(
     }
     say(report.summary());
     Ok(report)
-}
-
-/// Opens one shared ssh connection per server for a run that changes something (a dry run
-/// connects nowhere) and says how each server is reached.
-pub fn share_connections(
-    servers: &mut servers::Servers,
-    dry_run: bool,
-    say: &mut dyn FnMut(String),
-) -> Multiplexer {
-    if dry_run {
-        return Multiplexer::none();
-    }
-    let mux = Multiplexer::start(servers.values_mut().map(|s| &mut s.remote));
-    for link in mux.links() {
-        say(link.line());
-    }
-    mux
-}
-
-/// Closes the run's shared connections, logging what did not close.
-pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
-    for problem in mux.close() {
-        syslog.warning(&problem);
-    }
 }
 
 /// Compares the synced scopes again; each scope is reported with `--verify`, otherwise only
