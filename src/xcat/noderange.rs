@@ -105,7 +105,7 @@ impl<'a> Expander<'a> {
 
     /// The same expander with a smaller name limit (the fuzz tests explore the limit's paths
     /// without generating a million names each time).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn with_limit(mut self, limit: usize) -> Expander<'a> {
         self.limit = limit;
         self
