@@ -279,6 +279,13 @@ impl Planner {
         }
         rules.push("- /*".into());
         let paging = role == Role::Paging;
+        if !paging {
+            // A directory that vanishes from this SN after planning (NIM removing the client
+            // while the sync runs) is not deleted from the server: `P` protects every entry
+            // at the top on the receiving side, and only a removal deletes a node's copy.
+            // Deletion inside the included directories is not affected.
+            rules.insert(0, "P /*".into());
+        }
         let mut job = self.job(g.server, g.location, rules, !paging);
         if paging {
             // Holes kept; a file of the right size is left alone, since a node may be paging
