@@ -297,16 +297,21 @@ impl Remote {
         if let Some(cause) = connection_failure(stderr) {
             return Some(cause);
         }
-        let socket = self.control.as_ref().filter(|_| code == Some(SSH_FAILED))?;
+        let socket = self.control.as_ref()?;
         // A master removes its socket as it exits; one still there still serves.
         if socket.exists() {
             return None;
         }
+        // The master's words whatever the status (rsync says 255 or 12, depending on when it
+        // noticed); without them, only ssh's own failure status counts.
         let log = std::fs::read_to_string(master_log(socket)).unwrap_or_default();
-        Some(
-            connection_failure(&log)
-                .unwrap_or_else(|| "the shared ssh connection to the server closed".to_string()),
-        )
+        match connection_failure(&log) {
+            Some(cause) => Some(cause),
+            None if code == Some(SSH_FAILED) => {
+                Some("the shared ssh connection to the server closed".to_string())
+            }
+            None => None,
+        }
     }
 
     /// `-o ControlMaster=no -o ControlPath=…` while a master serves this server: a client
@@ -556,14 +561,19 @@ mod tests {
             r.connection_lost(Some(255), rsync).as_deref(),
             Some("Timeout, server 10.0.0.9 not responding.")
         );
-        // Not ssh's status: another failure.
-        assert_eq!(r.connection_lost(Some(23), rsync), None);
+        // rsync's status when it noticed first (12): the master's words still tell.
+        assert_eq!(
+            r.connection_lost(Some(12), rsync).as_deref(),
+            Some("Timeout, server 10.0.0.9 not responding.")
+        );
         // Gone without a word.
         std::fs::remove_file(master_log(&socket)).unwrap();
         assert_eq!(
             r.connection_lost(Some(255), rsync).as_deref(),
             Some("the shared ssh connection to the server closed")
         );
+        // ... and then another status is another failure.
+        assert_eq!(r.connection_lost(Some(23), rsync), None);
         // A master still serving: not a lost connection.
         std::fs::write(&socket, "").unwrap();
         assert_eq!(r.connection_lost(Some(255), rsync), None);
