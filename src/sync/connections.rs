@@ -94,6 +94,7 @@ mod tests {
                 rsync_path: None,
             }),
             covers: Vec::new(),
+            needs: Vec::new(),
         };
         let server = Server {
             name: "nfs1".into(),

@@ -204,14 +204,14 @@ impl Executor<'_> {
         r
     }
 
-    /// Fails a copy whose source directories vanished from this host while it ran (NIM
-    /// removing a client): the server's copy was kept (see the plan's `P` rule), and the
-    /// nodes are not reported synced.
+    /// Fails a copy whose sources ([`Step::needs`]) vanished from this host while it ran
+    /// (NIM removing a client): the server's copy was kept (see the plan's `P` rules), and
+    /// the nodes are not reported synced.
     fn check_vanished(&self, step: &Step, r: &mut StepResult) {
         let gone: Vec<&str> = step
-            .covers
+            .needs
             .iter()
-            .map(|c| c.path.as_str())
+            .map(String::as_str)
             .filter(|p| self.sysroot.local(p).symlink_metadata().is_err())
             .collect();
         if gone.is_empty() || r.error.is_some() {
@@ -605,6 +605,7 @@ mod tests {
                     rsync_path: None,
                 }),
                 covers: Vec::new(),
+                needs: Vec::new(),
             })
             .collect();
         let sysroot = Sysroot::new(dir.path());

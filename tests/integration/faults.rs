@@ -21,7 +21,9 @@ use crate::support::{
     copy_tree, digest, poll_until, CommandExt, CountingSsh, Finished, Lab, Running, Tree,
     LAB_HUNG_SERVER_SECONDS,
 };
-use crate::syncaixres::{executable, random_bytes, sn_nodes, Cluster, GANESHA_CONF, ROOT, SPOT};
+use crate::syncaixres::{
+    executable, random_bytes, sn_nodes, Cluster, GANESHA_CONF, ROOT, SPOT, SR,
+};
 
 /// The large SPOT file: 12 MiB sent at 1 MiB/s, so the fault lands mid-transfer.
 const BIG: usize = 12 << 20;
@@ -421,20 +423,26 @@ fn a_client_directory_removed_by_nim_during_a_sync() {
     c.sync("sn2").assert_success();
     let good = ServerCopy::at(&c.nfs.path("install"));
     let sn = c.sn("sn1");
+    // cn002's own root directory, and the client files of cn003 (a shared_root client).
     let cn002 = format!("{ROOT}/cn002");
-    let saved = lab.dir().join("cn002-saved");
-    copy_tree(&sn.path(&cn002), &saved);
+    let client_data = format!("{SR}/etc/.client_data");
+    let saved = lab.dir().join("nim-saved");
+    std::fs::create_dir(&saved).unwrap();
+    copy_tree(&sn.path(&cn002), &saved.join("cn002"));
+    copy_tree(&sn.path(&client_data), &saved.join("client_data"));
     sn.write(format!("{ROOT}/cn001/etc/motd"), "new\n");
     let tftpboot = digest(&sn.path("tftpboot"));
 
-    // NIM removes cn002's directory once the run has planned, just as the copy of the root
-    // resource starts.
+    // NIM removes them once the run has planned, just as the copy of their resource starts.
     let nim = executable(
         sn,
         "nim-rsync",
         &format!(
             "#!/bin/sh\ncopy=1\nfor a; do [ \"$a\" = -n ] && copy=; done\n\
-             case \"$copy $*\" in 1*/{ROOT}/*) rm -rf /{cn002} ;; esac\nexec rsync \"$@\"\n"
+             case \"$copy $*\" in\n\
+             1*/{ROOT}/*) rm -rf /{cn002} ;;\n\
+             1*/{SR}/*) rm -f /{client_data}/*.cn003 ;;\n\
+             esac\nexec rsync \"$@\"\n"
         ),
     );
     let out = c
@@ -443,6 +451,7 @@ fn a_client_directory_removed_by_nim_during_a_sync() {
         .arg(&nim)
         .run_bounded();
     assert!(!sn.exists(&cn002), "the wrapper removed it");
+    assert!(!sn.exists(format!("{client_data}/hosts.cn003")));
     assert_eq!(out.code(), Some(1), "{out}");
     let line = one_line(&out, "nfs1: root 71Bcosi_root: FAILED: ");
     assert!(
@@ -451,7 +460,13 @@ fn a_client_directory_removed_by_nim_during_a_sync() {
         )),
         "{line}"
     );
-    // cn002's copy (and sn2's nodes) whole on the server; cn001's new file arrived.
+    let line = one_line(&out, "nfs1: shared_root 71Bsr_shared_root: FAILED: ");
+    assert!(
+        line.contains(&format!("/{client_data}/hosts.cn003 vanished on this SN")),
+        "{line}"
+    );
+    // cn002's and cn003's copies (and sn2's nodes) whole on the server; cn001's new file
+    // arrived.
     let mut now = ServerCopy::at(&c.nfs.path("install"));
     assert!(now
         .tree
@@ -460,7 +475,8 @@ fn a_client_directory_removed_by_nim_during_a_sync() {
     assert_eq!(now, good, "{out}");
     assert_eq!(digest(&sn.path("tftpboot")), tftpboot);
 
-    // NIM puts it back (mkdsklsnode again): the next run converges.
-    copy_tree(&saved, &sn.path(&cn002));
+    // NIM puts them back (mkdsklsnode again): the next run converges.
+    copy_tree(&saved.join("cn002"), &sn.path(&cn002));
+    copy_tree(&saved.join("client_data"), &sn.path(&client_data));
     converges(&c, "sn1");
 }

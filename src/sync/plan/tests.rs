@@ -161,11 +161,20 @@ fn shared_root_protects_other_sns_client_data() {
     assert_eq!(
         job.rules,
         [
+            "P /etc/.client_data/*",
             "+ /etc/.client_data/*.cn003",
             "+ /etc/.client_data/*.cn004",
             "- /etc/.client_data/*",
             "- /etc/.client_data_bkup/",
             "- /*_71Bsr/",
+        ]
+    );
+    assert_eq!(
+        sr.needs,
+        [
+            SR.to_string(),
+            format!("{SR}/etc/.client_data/hosts.cn003"),
+            format!("{SR}/etc/.client_data/hosts.cn004"),
         ]
     );
 }
