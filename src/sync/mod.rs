@@ -70,7 +70,9 @@ pub fn run(
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
-    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &mut say);
+    // Servers found unreachable, from the shared connections' start to the last step.
+    let dead = execute::DeadServers::default();
+    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &dead, &mut say);
     let links = mux.links().to_vec();
     let redirected = match removal {
         true => redirect::Redirected::default(),
@@ -156,7 +158,7 @@ pub fn run(
                 .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: opts.progress.then_some(&progress as _),
-            dead: Default::default(),
+            dead: dead.clone(),
         };
         syslog.flush();
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
@@ -230,7 +232,7 @@ pub fn run(
         let nodes = inv
             .targets
             .iter()
-            .filter(|t| !down.contains(&t.server))
+            .filter(|t| !down.contains(&t.server) && dead.cause(&t.server).is_none())
             .map(|t| (t.server.as_str(), t.image.as_str(), t.node.as_str()));
         let stamps = stamp::of_run("syncaixres", &opts.sn, nodes, &|n| failed.contains_key(n));
         for (name, stamps) in stamps {
