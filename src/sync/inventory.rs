@@ -90,25 +90,34 @@ pub fn gather(
     let mut book = ServerBook::default();
     let mut images = Images::new();
     let mut inv = Inventory::default();
-    for node in nodes {
-        match target(ctx, node, &installdir, &mut book, &mut images) {
-            Ok(mut t) => {
-                if for_removal {
-                    t.nim = short_name(node).to_string();
+    let nim = ctx.nim;
+    std::thread::scope(|scope| {
+        let mut listing = None;
+        for node in nodes {
+            match target(ctx, node, &installdir, &mut book, &mut images) {
+                Ok(mut t) => {
+                    if for_removal {
+                        t.nim = short_name(node).to_string();
+                    } else if listing.is_none() {
+                        // The client names are needed below: NIM's client listing (two
+                        // `lsnim` runs) goes on while the other nodes are gathered.
+                        listing = Some(scope.spawn(move || nim.list_machines_now()));
+                    }
+                    inv.targets.push(t)
                 }
-                inv.targets.push(t)
+                Err(NodeError::Skip(reason)) => inv.skipped.push(Skipped {
+                    node: node.clone(),
+                    reason,
+                }),
+                Err(NodeError::Fail(message)) => inv.failed.push(NodeFailure {
+                    node: node.clone(),
+                    message,
+                }),
+                Err(NodeError::Stop(e)) => return Err(e),
             }
-            Err(NodeError::Skip(reason)) => inv.skipped.push(Skipped {
-                node: node.clone(),
-                reason,
-            }),
-            Err(NodeError::Fail(message)) => inv.failed.push(NodeFailure {
-                node: node.clone(),
-                message,
-            }),
-            Err(NodeError::Stop(e)) => return Err(e),
         }
-    }
+        Ok(())
+    })?;
     if !for_removal {
         let mut kept = Vec::new();
         for mut t in std::mem::take(&mut inv.targets) {
@@ -342,8 +351,7 @@ mod tests {
              esac\n",
         )
         .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::nim::tests::make_executable(&path);
         path.display().to_string()
     }
 
