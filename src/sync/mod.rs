@@ -92,15 +92,20 @@ pub fn run(
     crate::timing::mark("redirect");
     let mut failed = inv.failed.clone();
     failed.extend(redirected.failed.iter().cloned());
+    let failed_nodes: std::collections::HashSet<&str> =
+        failed.iter().map(|f| f.node.as_str()).collect();
     let targets: Vec<inventory::Target> = inv
         .targets
         .iter()
-        .filter(|t| !failed.iter().any(|f| f.node == t.node))
+        .filter(|t| !failed_nodes.contains(t.node.as_str()))
         .cloned()
         .collect();
     let plan = match removal {
         true => plan::plan_remove(&targets, &inv.servers),
-        false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
+        false => {
+            let facts = context::Known::new(ctx.sysroot, &redirected.read);
+            plan::plan_sync(&targets, &facts, &inv.servers, &installdir)
+        }
     };
     // AIX statelite: the statemnt and litetree parts for nodes with a statelite row.
     let mut lite = match removal {
