@@ -293,6 +293,7 @@ fn rsync_output(text: &str) -> usize {
 
 fn script_output(text: &str) -> usize {
     size(&crate::scripts::FileReport::parse(text))
+        + size(&crate::scripts::allocation_reports(text, 3))
 }
 
 /// Every fuzz target.
