@@ -35,9 +35,11 @@ mod run;
 mod server;
 mod sn;
 mod ssh;
+pub mod states;
+pub mod tripwire;
 
 pub use client::Client;
-pub use exec::{wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
+pub use exec::{poll_until, wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
 pub use files::{allocated, assert_same, copy_tree, digest};
 pub use fixtures::{example_db, fixtures_bin, root};
 pub use host::{Host, Tree};
