@@ -7,10 +7,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
-use crate::crash::{sync_all, Rng};
+use crate::crash::sync_all;
 use crate::fleet::Fleet;
-use crate::support::states::State;
-use crate::support::{CommandExt, Finished, Lab, Tree};
+use crate::support::states::{differences, State};
+use crate::support::{copy_tree, CommandExt, Finished, Lab, Tree};
 
 /// Where a hostile value is put.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,8 +25,6 @@ pub(crate) enum Source {
     Nodes,
     /// lsnim's `location` of the root resource.
     LsnimLocation,
-    /// lsnim's `root` attribute of a machine (a resource name).
-    LsnimResource,
     /// A path in the SN's `/etc/exports`.
     ExportsPath,
     /// A client in the SN's `/etc/exports`.
@@ -44,13 +42,14 @@ pub(crate) const REFUSED: &[Source] = &[
     Source::ExportsClient,
 ];
 
+/// Every source the lab test tries: the refused ones, and an export line of no synced path
+/// (ignored, so the run succeeds without exporting it).
 pub(crate) const SOURCES: &[Source] = &[
     Source::NfsServer,
     Source::NodeName,
     Source::ImageSpot,
     Source::Nodes,
     Source::LsnimLocation,
-    Source::LsnimResource,
     Source::ExportsPath,
     Source::ExportsClient,
 ];
@@ -80,6 +79,7 @@ pub(crate) fn values(canary: &str) -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// A run with a hostile value.
 pub(crate) struct Outcome {
     pub(crate) run: Finished,
 }
@@ -90,7 +90,7 @@ pub(crate) fn hostile_run(f: &Fleet<'_>, source: Source, value: &[u8], canary: &
     let sn = f.sn("sn1");
     let db_backup = f.lab.dir().join("db.backup");
     let _ = std::fs::remove_dir_all(&db_backup);
-    crate::support::copy_tree(&f.db, &db_backup);
+    copy_tree(&f.db, &db_backup);
     let lsnim = sn.path("lsnim.db");
     let exports = sn.path("etc/exports");
     let (lsnim_text, exports_text) = (
@@ -98,7 +98,6 @@ pub(crate) fn hostile_run(f: &Fleet<'_>, source: Source, value: &[u8], canary: &
         std::fs::read(&exports).unwrap(),
     );
     let mut nodes: OsString = Fleet::nodes("sn1").into();
-    let lossy = String::from_utf8_lossy(value).into_owned();
     match source {
         Source::NfsServer => append(
             &f.db,
@@ -139,14 +138,6 @@ pub(crate) fn hostile_run(f: &Fleet<'_>, source: Source, value: &[u8], canary: &
             );
             std::fs::write(&lsnim, text).unwrap();
         }
-        Source::LsnimResource => {
-            let text = replace(
-                &lsnim_text,
-                b"   root           = 71Bcosi_root\n",
-                &[b"   root           = ".as_slice(), value, b"\n"].concat(),
-            );
-            std::fs::write(&lsnim, text).unwrap();
-        }
         Source::ExportsPath => {
             let line = [
                 b"/install/nim/root/71Bcosi_root/".as_slice(),
@@ -165,11 +156,10 @@ pub(crate) fn hostile_run(f: &Fleet<'_>, source: Source, value: &[u8], canary: &
             std::fs::write(&exports, text).unwrap();
         }
     }
-    let _ = lossy;
     let run = f.syncaixres("sn1", "").env("NODES", &nodes).run_bounded();
     // Put everything back.
     std::fs::remove_dir_all(&f.db).unwrap();
-    crate::support::copy_tree(&db_backup, &f.db);
+    copy_tree(&db_backup, &f.db);
     std::fs::write(&lsnim, lsnim_text).unwrap();
     std::fs::write(&exports, exports_text).unwrap();
     assert!(
@@ -218,34 +208,119 @@ fn append(db: &Path, table: &str, row: &[u8]) {
     std::fs::write(&path, text).unwrap();
 }
 
+/// What the run must say for `value` (of class `class`) put into `source`: its exit status
+/// and a phrase naming the source.
+fn expected(source: Source, class: &str) -> (i32, &'static str) {
+    match (source, class) {
+        (Source::NfsServer, _) => (1, "cn002: FAILED: noderes.nfsserver: `"),
+        (Source::NodeName | Source::Nodes, "non-UTF-8") => (2, "NODES is not valid UTF-8"),
+        (Source::NodeName | Source::Nodes, _) => (1, "in the node list (NODES or --nodes): `"),
+        (Source::ImageSpot, _) => (1, "cn001: FAILED: nimimage.spot of image 71Bcosi: `"),
+        // lsnim's stanzas have one line per attribute: what follows the newline is no part
+        // of the location, which names a directory that does not exist.
+        (Source::LsnimLocation, "newline") => (
+            1,
+            "cannot read /install/nim/root/cn001/cn001/etc/filesystems",
+        ),
+        (Source::LsnimLocation, "dot-dot") => (1, "which is not under site.installdir"),
+        (Source::LsnimLocation, _) => (
+            1,
+            "cn001: FAILED: NIM resource `71Bcosi_root`: lsnim gives location",
+        ),
+        // The newline leaves a valid client (`cn001`) and a line that is not an export of
+        // anything synced: nothing to refuse.
+        (Source::ExportsClient, "newline") => (0, "node(s) synced"),
+        (Source::ExportsClient, "non-UTF-8") => {
+            (1, "exports: nfs1: FAILED: cannot read /etc/exports")
+        }
+        (Source::ExportsClient, _) => (1, "exports: nfs1: FAILED: /etc/exports line"),
+        // The value's newline makes an optionless line for cn001's root: exported to everyone
+        // if merged.
+        (Source::ExportsPath, "newline") => (1, "and again on line"),
+        (Source::ExportsPath, "non-UTF-8") => {
+            (1, "exports: nfs1: FAILED: cannot read /etc/exports")
+        }
+        (Source::ExportsPath, _) => (0, "node(s) synced"),
+    }
+}
+
+/// The parts of the server and SN trees outside site.installdir that a run may not change
+/// (the server's exports are rewritten only when they change, and nothing changes here).
+fn outside_installdir(f: &Fleet<'_>) -> (State, State) {
+    (
+        // The SN's export part is the run's own record of what its nodes export (a refused
+        // node's entries leave it).
+        State::of(
+            f.nfs.root(),
+            &["etc", "root", "run", "sbin"],
+            &["etc/ganesha/xcat-extnfs-parts"],
+        ),
+        State::of(f.sn("sn1").root(), &["etc", "tftpboot"], &[]),
+    )
+}
+
 #[test]
-fn explore() {
-    let lab = Lab::new("hostile-x");
+fn hostile_values_are_refused_naming_their_source() {
+    let lab = Lab::new("hostile");
     let f = Fleet::new(&lab, 1);
     sync_all(&f);
     let canary = PathBuf::from(format!("/tmp/xcat-extnfs-canary-{}", lab.prefix()));
+    let before = outside_installdir(&f);
+    let mut wrong = Vec::new();
     for &source in SOURCES {
         for (class, value) in values(&canary.display().to_string()) {
-            let out = hostile_run(&f, source, &value, &canary);
-            let interesting: Vec<&str> = out
-                .run
-                .stdout
-                .lines()
-                .filter(|l| {
-                    l.contains("FAILED")
-                        || l.contains("error")
-                        || l.contains("warning")
-                        || l.contains("refus")
-                })
+            let run = hostile_run(&f, source, &value, &canary).run;
+            let (code, needle) = expected(source, class);
+            let said = format!("{}{}", run.stdout, run.stderr);
+            if run.code() != Some(code) || !said.contains(needle) {
+                wrong.push(format!(
+                    "{source:?} / {class}: expected status {code} and {needle:?}: {run}"
+                ));
+            }
+            // The refusal is one line, not the value's own lines or a command's output.
+            if code != 0 && class != "newline" {
+                let line = said.lines().find(|l| l.contains(needle)).unwrap_or("");
+                if line.len() > 3 * 4096 {
+                    wrong.push(format!(
+                        "{source:?} / {class}: a line of {} bytes",
+                        line.len()
+                    ));
+                }
+            }
+            let conf = std::fs::read_to_string(f.nfs.path("etc/ganesha/xcat-extnfs.conf"))
+                .unwrap_or_default();
+            if conf.contains("canary") || conf.contains('*') || conf.contains("/etc\"") {
+                wrong.push(format!(
+                    "{source:?} / {class}: the server's exports: {conf}"
+                ));
+            }
+            let after = outside_installdir(&f);
+            if after != before {
+                let mut changed = differences(&before.0, &after.0);
+                changed.extend(differences(&before.1, &after.1));
+                wrong.push(format!(
+                    "{source:?} / {class}: changed outside /install: {changed:?}"
+                ));
+            }
+            let server_root = f.nfs.path("install/nim/root");
+            let names: Vec<String> = std::fs::read_dir(&server_root)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect();
-            eprintln!(
-                "=== {source:?} / {class}: {:?}\n{}\n{}",
-                out.run.code(),
-                interesting.join("\n"),
-                out.run.stderr
-            );
+            if names != ["71Bcosi_root"] {
+                wrong.push(format!(
+                    "{source:?} / {class}: server root resources {names:?}"
+                ));
+            }
         }
     }
-    let _ = (State::default(), Rng::new(0));
-    panic!("explore");
+    assert!(!canary.exists(), "{} was created", canary.display());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    // Nothing hostile left a mark: the next plain run converges.
+    let again = f
+        .syncaixres("sn1", &Fleet::nodes("sn1"))
+        .arg("--verify")
+        .run_bounded();
+    assert!(again.success(), "{again}");
 }

@@ -143,3 +143,13 @@ pub fn torn(
     }
     wrong
 }
+
+/// The paths whose entries differ between two states, for messages.
+pub fn differences(a: &State, b: &State) -> Vec<String> {
+    let paths: BTreeSet<&PathBuf> = a.0.keys().chain(b.0.keys()).collect();
+    paths
+        .into_iter()
+        .filter(|p| a.get(p) != b.get(p))
+        .map(|p| p.display().to_string())
+        .collect()
+}
