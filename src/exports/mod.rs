@@ -47,7 +47,7 @@
 mod apply;
 mod clients;
 mod error;
-mod kinds;
+pub(crate) mod kinds;
 mod local;
 mod merge;
 mod model;
