@@ -1,6 +1,5 @@
-//! The randomized mode: rounds of seeded faults on a six-SN fleet (SIGKILL at a random point,
-//! six SNs at random offsets, a hostile value in a random place), each checked as in `crash`
-//! and `hostile`. CI runs a few rounds; `scripts/chaos ROUNDS SEED` runs many.
+//! The randomized mode: seeded rounds of SIGKILLs, six SNs at once and hostile values, checked as
+//! in `crash` and `hostile`; CI runs 4 rounds, `scripts/chaos ROUNDS SEED` as many as asked.
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,6 +1,5 @@
-//! `syncaixres` killed with SIGKILL at seeded points (planning, SN edits, copies, exports) and
-//! six SNs syncing one server at once: the server's good copy and the SN files stay whole, and
-//! the next run converges.
+//! `syncaixres` SIGKILLed at seeded points and six SNs syncing one server at once: the server's
+//! good copy and the SN's files stay whole, and the next run converges.
 
 use std::os::unix::process::{CommandExt as _, ExitStatusExt};
 use std::time::Duration;

@@ -1,7 +1,5 @@
-//! Hostile values end to end through `syncaixres`: shell metacharacters, spaces, newlines,
-//! `..`, a leading `-`, 4 KiB values and non-UTF-8 bytes in xCAT's tables, `NODES`, lsnim's
-//! answers and the SN's exports, each refused naming its source, nothing run, nothing written
-//! outside site.installdir on the SN or the server.
+//! Hostile values end to end in the tables, `NODES`, lsnim's answers and the SN's exports: each
+//! refused naming its source, nothing run, nothing written outside site.installdir.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

@@ -1,6 +1,5 @@
-//! Seeded SIGKILL points for a run of `syncaixres`: the Nth start of an lsnim, ssh or rsync
-//! (tripwire.sh in front of each), or the Nth file event of the SN's edits (inotify), each on
-//! the process alone or its whole process group.
+//! Seeded SIGKILL points for a run of `syncaixres`: the Nth start of lsnim, ssh or rsync, or the
+//! Nth file event of the SN's edits, on the process alone or on its whole process group.
 
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
