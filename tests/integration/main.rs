@@ -5,6 +5,7 @@ mod crash;
 mod doctor;
 mod exports;
 mod extnfs_exports;
+mod faults;
 mod fleet;
 mod harness;
 mod hostile;
