@@ -8,24 +8,19 @@ use std::process::Command;
 
 use crate::support::root;
 
-/// The `[[bin]]` names of Cargo.toml.
+/// The `[[bin]]` names of Cargo.toml that are built and shipped: a binary behind
+/// `required-features` (the fuzzing entry point) is in neither `cargo build` nor the packages.
 fn binaries() -> BTreeSet<String> {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    let mut names = BTreeSet::new();
-    let mut in_bin = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_bin = line == "[[bin]]";
-        } else if let Some(value) = line.strip_prefix("name").filter(|_| in_bin) {
-            let name = value
-                .trim_start()
-                .trim_start_matches('=')
-                .trim()
-                .trim_matches('"');
-            names.insert(name.to_string());
-        }
-    }
-    names
+    let manifest: toml::Value = toml::from_str(&manifest).expect("Cargo.toml parses");
+    manifest
+        .get("bin")
+        .and_then(toml::Value::as_array)
+        .expect("[[bin]] entries")
+        .iter()
+        .filter(|bin| bin.get("required-features").is_none())
+        .map(|bin| bin["name"].as_str().expect("a [[bin]] name").to_string())
+        .collect()
 }
 
 fn man_pages() -> BTreeSet<String> {
