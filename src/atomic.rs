@@ -1,5 +1,11 @@
 //! Replacing a file so that a crash at any moment leaves the old content or the new one,
 //! never a mix: a temporary file in the same directory, flushed, renamed over the original.
+//!
+//! A run killed between creating the temporary file and the rename (SIGKILL runs no
+//! destructor) leaves it behind, inside a tree that is synced to the server: the next
+//! replacement of the same file removes it. The temporary name says which file it was for
+//! (`.NAME.xcat-extnfs.XXXXXX`), and callers hold the host's run lock, so any such file found
+//! is a leftover, never another writer's.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -21,9 +27,12 @@ pub fn replace_with(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    let prefix = temp_prefix(path);
+    remove_leftovers(dir, &prefix);
     // Dropped on any error below, which deletes it.
     let mut tmp = tempfile::Builder::new()
-        .prefix(".xcat-extnfs.")
+        .prefix(&prefix)
+        .rand_bytes(RAND_LEN)
         .tempfile_in(dir)?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut().flush()?;
@@ -43,6 +52,42 @@ pub fn replace_with(
     Ok(())
 }
 
+/// Random characters at the end of a temporary name.
+const RAND_LEN: usize = 6;
+/// File names longer than this get the short temporary prefix (names stay under NAME_MAX).
+const NAMED_UP_TO: usize = 200;
+
+/// `.NAME.xcat-extnfs.` for `path` named NAME.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".");
+    if let Some(name) = path.file_name().filter(|n| n.len() <= NAMED_UP_TO) {
+        prefix.push(name);
+        prefix.push(".");
+    }
+    prefix.push("xcat-extnfs.");
+    prefix
+}
+
+/// Removes the temporary files of a killed replacement: `prefix` and [`RAND_LEN`] letters or
+/// digits. Best effort: one that cannot be removed is left for the next run.
+fn remove_leftovers(dir: &Path, prefix: &std::ffi::OsStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = prefix.as_bytes();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.as_bytes().strip_prefix(prefix) else {
+            continue;
+        };
+        let leftover = rest.len() == RAND_LEN && rest.iter().all(u8::is_ascii_alphanumeric);
+        if leftover && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,7 +97,7 @@ mod tests {
         std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".xcat-extnfs."))
+            .filter(|n| n.contains(".xcat-extnfs."))
             .collect()
     }
 
@@ -94,5 +139,27 @@ mod tests {
         assert!(replace(&path, b"x").is_err());
         assert!(!path.exists());
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn the_next_replacement_removes_what_a_killed_one_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("filesystems");
+        std::fs::write(&path, "old\n").unwrap();
+        // What a run killed before its rename leaves, and files that are not its leftovers.
+        let left = dir.path().join(".filesystems.xcat-extnfs.Ab3xYz");
+        std::fs::write(&left, "/:\n\tnode").unwrap();
+        let others = [
+            ".filesystems.xcat-extnfs.keep-me",
+            ".hosts.xcat-extnfs.Ab3xYz",
+        ];
+        for other in others {
+            std::fs::write(dir.path().join(other), "x").unwrap();
+        }
+        replace(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let mut left_now = leftovers(dir.path());
+        left_now.sort();
+        assert_eq!(left_now, others);
     }
 }

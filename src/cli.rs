@@ -77,7 +77,17 @@ impl PrescriptArgs {
 
     /// The nodes: `--nodes` expanded as a noderange, else xCAT's comma list in `NODES`.
     pub fn nodes(&self, resolver: &Resolver<'_>) -> Result<Vec<String>, UsageError> {
-        let env = std::env::var("NODES").ok().filter(|n| !n.is_empty());
+        let env = match std::env::var("NODES") {
+            Ok(list) => Some(list).filter(|n| !n.is_empty()),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(raw)) if self.nodes.is_none() => {
+                return Err(UsageError(format!(
+                    "NODES is not valid UTF-8 (`{}`): no node name has such bytes",
+                    raw.to_string_lossy()
+                )))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => None,
+        };
         match (&self.nodes, env) {
             (Some(range), _) => resolver
                 .noderange(range)

@@ -17,6 +17,14 @@ pub enum NimError {
     },
     #[error("NIM resource `{name}` does not exist (lsnim -l {name})")]
     NoResource { name: String },
+    #[error("`{name}` is not a valid NIM object name: {why}; lsnim was not asked")]
+    BadName { name: String, why: &'static str },
+    #[error("NIM resource `{name}`: lsnim gives location {location:?}, which {why}; refusing to copy it")]
+    BadLocation {
+        name: String,
+        location: String,
+        why: &'static str,
+    },
     #[error("NIM resource `{name}` has no location attribute")]
     NoLocation { name: String },
     #[error("NIM resource `{name}` is a {found}, not a {expected}")]
@@ -91,6 +99,10 @@ impl Nim {
 
     /// The object, or `None` when NIM says it does not exist.
     pub fn lookup(&self, name: &str) -> Result<Option<NimObject>, NimError> {
+        check_name(name).map_err(|why| NimError::BadName {
+            name: name.to_string(),
+            why,
+        })?;
         if let Some(hit) = self
             .cache
             .lock()
@@ -185,6 +197,13 @@ impl Nim {
             .ok_or_else(|| NimError::NoLocation {
                 name: name.to_string(),
             })?;
+        if let Some(why) = location_problem(location) {
+            return Err(NimError::BadLocation {
+                name: name.to_string(),
+                location: location.to_string(),
+                why,
+            });
+        }
         if !is_under(location, installdir) {
             return Err(NimError::OutsideInstalldir {
                 name: name.to_string(),
@@ -193,6 +212,49 @@ impl Nim {
             });
         }
         Ok(location.trim_end_matches('/').to_string())
+    }
+}
+
+/// Longest NIM object name accepted (NIM's own limit is lower; this only bounds what a table
+/// can make us pass to lsnim).
+const MAX_NAME: usize = 255;
+
+/// Whether `name` can be a NIM object name, so that it is safe to pass to lsnim as an
+/// argument: letters, digits, `_`, `-` and `.`, not starting with `-` (an option to lsnim).
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.len() > MAX_NAME {
+        return Err("it is longer than 255 characters");
+    }
+    if name.starts_with('-') {
+        return Err("it starts with '-'");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err("only letters, digits, '_', '-' and '.' are allowed");
+    }
+    Ok(())
+}
+
+/// What is wrong with a location lsnim gave, if anything besides its place (see
+/// [`is_under`]): NIM makes resource directories with plain names, so white space, control
+/// characters or an undecodable byte (shown as U+FFFD) mean a damaged or forged answer.
+fn location_problem(location: &str) -> Option<&'static str> {
+    if location
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        Some("has white space or control characters")
+    } else if location.contains('\u{FFFD}') {
+        Some("is not valid UTF-8")
+    } else if location.len() > 4096 {
+        Some("is longer than 4096 bytes")
+    } else {
+        None
     }
 }
 
@@ -258,6 +320,39 @@ pub(crate) mod tests {
         nim.list_machines_now();
         let calls = std::fs::read_to_string(&log).unwrap();
         assert_eq!(calls, "-t diskless\n-t dataless\n");
+    }
+
+    #[test]
+    fn hostile_names_never_reach_lsnim() {
+        let nim = Nim::new(Some("/nonexistent/lsnim"));
+        for name in [
+            "-oProxyCommand=x",
+            "a b",
+            "a;b",
+            "a$(b)",
+            "../etc",
+            "a\nb",
+            "",
+        ] {
+            let e = nim.lookup(name).unwrap_err();
+            assert!(matches!(e, NimError::BadName { .. }), "{name:?}: {e}");
+            assert!(e.to_string().contains("lsnim was not asked"), "{e}");
+        }
+        assert!(check_name(&"a".repeat(4096)).is_err());
+        assert!(check_name("71Bcosi_root").is_ok());
+        assert!(check_name("cn005_71Bcosi").is_ok());
+    }
+
+    #[test]
+    fn damaged_locations_are_refused() {
+        for bad in [
+            "/install/nim/a b",
+            "/install/nim/a\tb",
+            "/install/nim/\u{FFFD}x",
+        ] {
+            assert!(location_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(location_problem("/install/nim/root/71Bcosi_root"), None);
     }
 
     #[test]

@@ -17,6 +17,9 @@ use crate::rsync::{self, Verdict};
 use crate::scripts::{self, FileReport};
 use crate::syslog::Syslog;
 
+/// How many differences of one verification are logged (the count is always reported).
+const DIFFERENCES_LOGGED: usize = 20;
+
 /// What the executor tells as it goes (for a person at a terminal).
 pub enum Progress<'a> {
     Started(&'a Step),
@@ -319,6 +322,10 @@ impl Executor<'_> {
         r.changes = changes.len();
         if dry_run {
             r.items = changes.iter().map(|c| item_name(c)).collect();
+            // What differs, rsync's own words, for whoever reads a failed verification.
+            for c in changes.iter().take(DIFFERENCES_LOGGED) {
+                self.syslog.info(&format!("{tag}: differs: {c}"));
+            }
         }
         self.syslog.info(&format!(
             "{tag}: rsync exit {code} ({}); files {} transferred {} deleted {} bytes sent {} received {}",

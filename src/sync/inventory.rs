@@ -188,7 +188,8 @@ fn target(
         xcat::ResolveError::Table(t) => NodeError::Fail(t.to_string()),
         other => NodeError::Fail(other.to_string()),
     };
-    host::validate_hostname(node).map_err(|e| NodeError::Fail(e.to_string()))?;
+    host::validate_hostname(node)
+        .map_err(|e| NodeError::Fail(format!("in the node list (NODES or --nodes): {e}")))?;
     let server = match book.for_node(ctx.config, r, node) {
         Ok(server) => server.name.clone(),
         Err(NodeServerError::Skip(reason)) => return Err(NodeError::Skip(reason)),
@@ -291,7 +292,16 @@ fn image_resources(ctx: &Context<'_>, image: &str) -> Result<ImageRow, NodeError
         if !table.has_column(c) {
             return Ok(None);
         }
-        Ok(table.value(row, col(c)?).map(str::to_string))
+        let value = table.value(row, col(c)?).map(str::to_string);
+        // Refused here, naming the table, before any lsnim: see `nim::check_name`.
+        if let Some(v) = &value {
+            crate::nim::check_name(v).map_err(|why| {
+                NodeError::Fail(format!(
+                    "nimimage.{c} of image {image}: `{v}` is not a valid NIM object name: {why}"
+                ))
+            })?;
+        }
+        Ok(value)
     };
     let spot =
         get("spot")?.ok_or_else(|| NodeError::Fail(format!("nimimage {image} has no spot")))?;

@@ -1,10 +1,14 @@
 //! The integration tests: one test binary, one module per feature, shared helpers in `support`.
 
+mod chaos;
+mod crash;
 mod doctor;
 mod exports;
 mod extnfs_exports;
 mod faults;
+mod fleet;
 mod harness;
+mod hostile;
 mod import_cycles;
 mod install;
 mod manpages;

@@ -66,7 +66,7 @@ impl SnExports {
     pub fn parse(file: &str, text: &str) -> SnExports {
         let dialect = detect(text);
         let (entries, problems) = match dialect {
-            Dialect::Aix => aix::parse(text, file),
+            Dialect::Aix => refuse_repeats(aix::parse(text, file)),
             Dialect::Linux => linux::parse(text, file),
         };
         SnExports {
@@ -116,19 +116,66 @@ fn is_below(candidate: &str, dir: &str) -> bool {
     candidate.starts_with(&prefix) && candidate.len() > prefix.len()
 }
 
+/// AIX keeps one line per directory: a directory on two lines (a damaged file, or a value
+/// with a newline in it) leaves unclear which options NFS applies, and merging them could
+/// widen who may mount it. Every line of such a directory becomes a problem, so that its
+/// export is refused, naming both lines, and nothing else is.
+fn refuse_repeats(
+    (entries, mut problems): (Vec<Entry>, Vec<LineProblem>),
+) -> (Vec<Entry>, Vec<LineProblem>) {
+    let mut kept = Vec::new();
+    for e in &entries {
+        let first = entries
+            .iter()
+            .find(|o| o.export.path == e.export.path)
+            .expect("e itself");
+        let again = entries
+            .iter()
+            .find(|o| o.export.path == e.export.path && o.source != e.source);
+        match again {
+            None => kept.push(e.clone()),
+            Some(other) => {
+                let (one, two) = match first.source == e.source {
+                    true => (&e.source, &other.source),
+                    false => (&first.source, &e.source),
+                };
+                problems.push(LineProblem {
+                    source: e.source.clone(),
+                    path: Some(e.export.path.clone()),
+                    text: e.export.path.clone(),
+                    message: format!(
+                        "{} is exported on {one} and again on line {}; AIX keeps one line per directory",
+                        e.export.path, two.line
+                    ),
+                });
+            }
+        }
+    }
+    (kept, problems)
+}
+
 /// Recognises the dialect from the content, not from the operating system: an SN's file is
 /// what its NFS server reads, and the same parser also serves files copied from elsewhere.
 /// An AIX line is `directory` or `directory -options`; any other shape (a client word, a
-/// parenthesis, a quoted path) only exists in Linux syntax. A file of AIX-shaped lines is AIX
-/// (in Linux syntax such lines would export to the whole world, which nobody writes).
+/// parenthesis, a quoted path) only exists in Linux syntax. The lines vote: a file is Linux
+/// when its Linux-shaped lines outnumber its `directory -options` lines, so one damaged or
+/// hostile line in NIM's file is that line's problem, not every line's. A file of AIX-shaped
+/// lines is AIX (in Linux syntax such lines would export to the whole world, which nobody
+/// writes).
 pub fn detect(text: &str) -> Dialect {
-    let linux = logical_lines(text).iter().any(|(_, line)| {
+    let (mut aix, mut linux) = (0usize, 0usize);
+    for (_, line) in logical_lines(text) {
         let words: Vec<&str> = line.split_whitespace().collect();
-        line.contains(['(', '"'])
+        if line.contains(['(', '"'])
             || words.len() > 2
             || words.get(1).is_some_and(|w| !w.starts_with('-'))
-    });
-    match linux {
+        {
+            linux += 1;
+        } else if words.len() == 2 {
+            aix += 1;
+        }
+    }
+    match linux > aix {
         true => Dialect::Linux,
         false => Dialect::Aix,
     }
@@ -141,11 +188,40 @@ mod tests {
     #[test]
     fn dialect_comes_from_the_content() {
         assert_eq!(detect("/a -ro,root=x\n/b\n# c (x)\n"), Dialect::Aix);
-        assert_eq!(detect("/a -ro\n/b host\n"), Dialect::Linux);
+        assert_eq!(detect("/a -ro\n/b host\n/c h(rw)\n"), Dialect::Linux);
+        assert_eq!(detect("/a host\n"), Dialect::Linux);
         assert_eq!(detect("/a h(rw)\n"), Dialect::Linux);
         assert_eq!(detect("/a -rw h1 h2\n"), Dialect::Linux);
         assert_eq!(detect("\"/a b\" -rw\n"), Dialect::Linux);
         assert_eq!(detect(""), Dialect::Aix);
+    }
+
+    #[test]
+    fn one_hostile_line_does_not_turn_nims_file_into_linux_syntax() {
+        let text = "/install/nim/spot/a/usr -ro,root=10.1.1.1,access=10.1.1.1\n\
+                    /install/nim/root/r/cn001 -root=10.1.1.1,access=10.1.1.1\n\
+                    /install/nim/root/r/cn1$(touch /tmp/x) -root=10.1.1.1\n";
+        assert_eq!(detect(text), Dialect::Aix);
+        let sn = SnExports::parse("/etc/exports", text);
+        assert_eq!(sn.at("/install/nim/root/r/cn001").len(), 1);
+        assert!(sn
+            .problem_at_or_below("/install/nim/root/r/cn001")
+            .is_none());
+        assert!(sn.problem_at_or_below("/install/nim/root/r").is_some());
+    }
+
+    #[test]
+    fn a_directory_on_two_aix_lines_is_refused_not_merged() {
+        // A newline in a value makes a second, optionless line: exported to everyone.
+        let text = "/r/cn001 -root=10.1.1.1,access=10.1.1.1\n/r/cn002 -access=10.1.1.2\n/r/cn001\n";
+        let sn = SnExports::parse("/etc/exports", text);
+        assert!(sn.at("/r/cn001").is_empty());
+        assert_eq!(sn.at("/r/cn002").len(), 1);
+        let problem = sn.problem_at_or_below("/r/cn001").unwrap().to_string();
+        assert!(
+            problem.contains("/etc/exports line 1 and again on line 3"),
+            "{problem}"
+        );
     }
 
     #[test]

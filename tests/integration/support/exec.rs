@@ -89,6 +89,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// The process id of the command.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn finish(&mut self) -> Finished {
         let Some(status) = wait_for_exit(&mut self.child, COMMAND_LIMIT) else {
             kill_and_reap(&mut self.child);

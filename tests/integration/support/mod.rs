@@ -36,6 +36,8 @@ mod run;
 mod server;
 mod sn;
 mod ssh;
+pub mod states;
+pub mod tripwire;
 
 pub use client::Client;
 pub use exec::{poll_until, wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
