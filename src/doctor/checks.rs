@@ -5,10 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use super::applied::{self, Who};
 use super::findings::{Context, DoctorError, Findings, Options};
 use crate::config::PagingMode;
-use crate::exports::{Access, ServerKind, Squash};
+use crate::exports::{self, Access, ServerKind, Squash, Who};
 use crate::mounts::{self, Kind, NodeMounts, Os};
 use crate::scripts;
 use crate::statelite;
@@ -567,7 +566,9 @@ fn exports_checks(
     f: &mut Findings,
 ) {
     let list: Vec<&sync::servers::Server> = servers.values().collect();
-    let read = pool::map(&list, jobs, |s| applied::read(&s.remote, &s.config.exports));
+    let read = pool::map(&list, jobs, |s| {
+        exports::read_applied(&s.remote, &s.config.exports)
+    });
     for (s, applied) in list.iter().zip(read) {
         let nodes = on.get(&s.name).map(Vec::as_slice).unwrap_or_default();
         let fix = format!(

@@ -7,7 +7,6 @@
 //! engine's verification), one size listing of paging files. Findings are [`Problem`]s keyed
 //! by check, message and fix, so ten thousand nodes with one problem are one problem.
 
-pub mod applied;
 pub mod checks;
 pub mod findings;
 
