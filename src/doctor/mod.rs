@@ -9,6 +9,8 @@
 
 pub mod checks;
 pub mod findings;
+pub mod judge;
+pub mod reads;
 
 pub use findings::{Context, DoctorError, Findings, Options, Problem};
 

@@ -143,5 +143,10 @@ pub fn read_applied(remote: &Remote, settings: &ExportsSettings) -> Result<Appli
     settings.kind.server_type().read_applied(remote, settings)
 }
 
+/// What [`read_applied`] makes of the text a server of `kind` shows.
+pub fn parse_applied(kind: ServerKind, text: &str) -> Applied {
+    kind.server_type().parse_applied(text)
+}
+
 #[cfg(test)]
 mod tests;

@@ -27,7 +27,7 @@ pub const STATELITE: &str = include_str!("statelite.sh");
 
 /// What the NFS server applied, by kind (`$1`), in frames marked `$2` (see [`frames`]).
 pub const APPLIED: &str = include_str!("applied.sh");
-/// `SIZE PATH`, `dir PATH` or `missing PATH` for each path on stdin.
+/// `SIZE PATH`, `dir PATH`, `empty PATH` (an empty directory) or `missing PATH` for each path on stdin.
 pub const SIZES: &str = include_str!("sizes.sh");
 /// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
 pub const STAMPS: &str = include_str!("stamps.sh");

@@ -59,6 +59,10 @@ impl ServerType for Aix {
         })
     }
 
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
     fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
         Ok(parse_applied(&applied::bodies(&applied::query(
             remote,

@@ -48,6 +48,10 @@ impl ServerType for Ganesha {
         })
     }
 
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
     fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
         let conf = remote.path(LOADED_CONF);
         let frames = applied::query(remote, "ganesha", &[&conf])?;

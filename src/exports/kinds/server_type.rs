@@ -38,6 +38,10 @@ pub trait ServerType: Sync {
     /// The exports the server applies, read from its own tool or state (one remote command);
     /// `Err` says why they could not be read.
     fn read_applied(&self, remote: &Remote, settings: &ExportsSettings) -> Result<Applied, String>;
+
+    /// What [`ServerType::read_applied`] makes of the text the server showed (for Ganesha,
+    /// the files it loads one after the other).
+    fn parse_applied(&self, text: &str) -> Applied;
 }
 
 /// What a rendering is made from.
