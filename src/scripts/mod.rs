@@ -192,6 +192,35 @@ mod tests {
     }
 
     #[test]
+    fn sizes_lists_files_directories_and_missing_paths_in_a_few_processes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("full")).unwrap();
+        std::fs::create_dir_all(d.join("empty")).unwrap();
+        std::fs::write(d.join("full/f"), b"12345").unwrap();
+        std::fs::write(d.join("a  b'c\\d"), b"xy").unwrap();
+        let paths = ["a  b'c\\d", "full", "empty", "none", "full/f"]
+            .map(|p| d.join(p).display().to_string());
+        let input: String = paths.iter().map(|p| format!("{p}\n")).collect();
+        let sh = crate::process::find_program("sh").unwrap();
+        let out = crate::process::Cmd::new(sh)
+            .args(["-c", SIZES, "extnfs"])
+            .stdin_bytes(input)
+            .run_checked()
+            .unwrap();
+        let got: std::collections::BTreeMap<&str, &str> = out
+            .stdout
+            .lines()
+            .map(|l| l.split_once(' ').map(|(v, p)| (p, v)).unwrap())
+            .collect();
+        let want = ["2", "dir", "empty", "missing", "5"];
+        for (p, w) in paths.iter().zip(want) {
+            assert_eq!(got.get(p.as_str()), Some(&w), "{p}: {}", out.stdout);
+        }
+        assert_eq!(got.len(), 5, "{}", out.stdout);
+    }
+
+    #[test]
     fn allocation_creates_sparse_files_and_compares_existing_ones() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let tmp = tempfile::tempdir().unwrap();
