@@ -94,7 +94,7 @@ struct Decision {
     warnings: Vec<String>,
 }
 
-/// Publishes (with `update`) and applies; see [`super::publish`].
+/// Publishes (with `update`) and applies; see `exports::publish`.
 pub fn run(
     remote: &Remote,
     settings: &ExportsSettings,
@@ -130,7 +130,7 @@ pub fn run(
     Ok(report)
 }
 
-/// The text of `extnfs exports render`; see [`super::render_for_server`].
+/// The text of `extnfs exports render`; see `exports::render_for_server`.
 pub fn preview(
     remote: &Remote,
     settings: &ExportsSettings,

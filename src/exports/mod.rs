@@ -49,7 +49,7 @@ mod applied;
 mod apply;
 mod clients;
 mod error;
-mod kinds;
+pub(crate) mod kinds;
 mod local;
 mod merge;
 mod model;

@@ -333,5 +333,5 @@ macro_rules! fuzz_tests {
 #[cfg(test)]
 fuzz_tests!(
     tabdump noderange regexattr arith subvars statemnt litetree litefile lsps filesystems info
-    hosts config lsnim exports rsh rsync_output script_output
+    hosts config lsnim exports ganesha_ids rsh rsync_output script_output
 );

@@ -129,6 +129,11 @@ const EXPORTS: &[&str] = &[
     "# comment\n/install \\\n  cn[1-3](rw)\n",
 ];
 
+const GANESHA: &[&str] = &[
+    "EXPORT {\n    Export_Id = 101;\n    Path = \"/install/nim/spot/71B/usr\";\n    Pseudo = \"/install/nim/spot/71B/usr\";\n    CLIENT { Clients = cn1, 10.0.0.2; Access_Type = RO; }\n}\n",
+    "EXPORT{Export_Id=7;Path=/a;}\nEXPORT {\n  Path = \"/b\";\n  Export_Id = 65535;\n}\n# Export_Id = 3;\n",
+];
+
 const RSH: &[&str] = &[
     "ssh -F '/a b/cfg' -o \"X=\\\"y\\\"\"",
     "ssh -i /root/.ssh/id_rsa -o ConnectTimeout=5",
@@ -274,6 +279,10 @@ fn exports(text: &str) -> usize {
     size(&e) + size(&e.at("/install")) + size(&e.below("/install"))
 }
 
+fn ganesha_ids(text: &str) -> usize {
+    size(&crate::exports::kinds::ganesha::previous_ids(text))
+}
+
 fn rsh(text: &str) -> usize {
     size(&crate::remote::split_rsh(text))
 }
@@ -376,6 +385,12 @@ pub(crate) const TARGETS: &[Target] = &[
         name: "exports",
         samples: EXPORTS,
         run: exports,
+        max_output: linear,
+    },
+    Target {
+        name: "ganesha_ids",
+        samples: GANESHA,
+        run: ganesha_ids,
         max_output: linear,
     },
     Target {

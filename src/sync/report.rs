@@ -143,8 +143,15 @@ impl Report {
 
     /// The closing line.
     pub fn summary(&self) -> String {
-        let servers: std::collections::BTreeSet<&str> =
-            self.plan.steps.iter().map(|s| s.server.as_str()).collect();
+        // The NIM steps and the AIX statelite steps (statemnt, litetree) count alike.
+        let lite = &self.statelite;
+        let servers: std::collections::BTreeSet<&str> = self
+            .plan
+            .steps
+            .iter()
+            .map(|s| s.server.as_str())
+            .chain(lite.plan.steps.iter().map(|s| s.server.as_str()))
+            .collect();
         let failed = self.failed_nodes();
         let done = self.nodes.len()
             - self.skipped.len()
@@ -159,11 +166,16 @@ impl Report {
             servers.len(),
             self.skipped.len(),
             failed.len(),
-            self.plan.steps.len()
+            self.plan.steps.len() + lite.plan.steps.len()
         );
         if !self.dry_run {
             let sent: u64 = self.results.iter().map(|r| r.stats.bytes_sent).sum();
-            let files: u64 = self.results.iter().map(|r| r.stats.transferred).sum();
+            let files: u64 = self
+                .results
+                .iter()
+                .map(|r| r.stats.transferred)
+                .sum::<u64>()
+                + lite.results.iter().map(|r| r.changed).sum::<u64>();
             line.push_str(&format!(", {files} file(s) updated, {} sent", bytes(sent)));
             if !self.verification.is_empty() {
                 let diffs: usize = self.verification.iter().filter_map(|v| v.differences).sum();
@@ -295,5 +307,73 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exports::Role;
+
+    fn step(server: &str) -> super::super::step::Step {
+        super::super::step::Step {
+            server: server.into(),
+            role: Role::Spot,
+            resource: "71B".into(),
+            location: "/install/nim/spot/71B".into(),
+            label: "spot 71B".into(),
+            nodes: vec!["cn1".into()],
+            kind: StepKind::Refused {
+                reason: "planned only".into(),
+            },
+            covers: Vec::new(),
+        }
+    }
+
+    fn lite_step(server: &str) -> crate::statelite::plan::Step {
+        crate::statelite::plan::Step {
+            server: server.into(),
+            label: "statemnt".into(),
+            nodes: vec!["cn1".into()],
+            kind: crate::statelite::plan::StepKind::Mkdir {
+                dirs: vec!["/install/statelite/cn1".into()],
+            },
+            publish: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_the_statelite_steps_and_their_servers() {
+        let nim = Plan {
+            steps: vec![step("nfs1")],
+            ..Plan::default()
+        };
+        let statelite = Lite {
+            plan: crate::statelite::plan::Plan {
+                steps: vec![lite_step("nfs1"), lite_step("nfs2")],
+                findings: Vec::new(),
+            },
+            ..Lite::default()
+        };
+        let report = Report::new(
+            Stages {
+                action: Action::Sync,
+                dry_run: true,
+                nodes: &["cn1".to_string()],
+                skipped: &[],
+                failed: &[],
+                edits: &[],
+                plan: &nim,
+                ssh: &[],
+                results: Vec::new(),
+                verification: Vec::new(),
+                exports: &[],
+                statelite,
+            },
+            0.5,
+        );
+        let line = report.summary();
+        assert!(line.contains("planned 2 server(s)"), "{line}");
+        assert!(line.contains("3 step(s)"), "{line}");
     }
 }

@@ -45,10 +45,13 @@ pub enum NodeRangeError {
 fn read_limited(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     const LIMIT: u64 = 64 << 20;
+    let file = std::fs::File::open(path)?;
+    // A device, FIFO or socket (`^/dev/stdin`, `^/dev/zero`) would block or never end.
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(LIMIT + 1)
-        .read_to_end(&mut bytes)?;
+    file.take(LIMIT + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > LIMIT {
         return Err(std::io::Error::other(format!(
             "larger than {} MiB, not a list of nodes",
@@ -726,8 +729,13 @@ mod tests {
 
     #[test]
     fn a_device_given_as_noderange_file_is_refused() {
-        let err = x("^/dev/zero").unwrap_err().to_string();
-        assert!(err.contains("/dev/zero") && err.contains("MiB"), "{err}");
+        for device in ["/dev/zero", "/dev/null"] {
+            let err = x(&format!("^{device}")).unwrap_err().to_string();
+            assert!(
+                err.contains(device) && err.contains("not a regular file"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -36,28 +36,56 @@ fn module_of(src: &Path, file: &Path) -> Option<Vec<String>> {
     Some(parts)
 }
 
-/// The code of a file without comments, string literals and its inline `#[cfg(test)]` module.
+/// The code of a file without plain comments, string and character literals, and the items
+/// marked `#[cfg(test)]` (tests may import freely). Doc comments stay: an intra-doc link
+/// (`[`crate::cli`]`) is a dependency of the documentation.
 fn code(text: &str) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
         if line.trim() == "#[cfg(test)]" {
-            break;
+            skip_item(&mut lines);
+            continue;
         }
-        let line = match line.find("//") {
-            Some(i) => &line[..i],
-            None => line,
-        };
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("///") || trimmed.starts_with("//!") {
+            out.push_str(&trimmed[3..]);
+            out.push('\n');
+            continue;
+        }
+        let chars: Vec<char> = line.chars().collect();
         let mut in_str = false;
-        for c in line.chars() {
-            match c {
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '\\' if in_str => i += 1,
                 '"' => in_str = !in_str,
                 _ if in_str => {}
+                '/' if chars.get(i + 1) == Some(&'/') => break,
+                // A character literal: '"', '\'' or 'x' (a lifetime has no closing quote).
+                '\'' if chars.get(i + 1) == Some(&'\\') => i += 3,
+                '\'' if chars.get(i + 2) == Some(&'\'') => i += 2,
                 c => out.push(c),
             }
+            i += 1;
         }
         out.push('\n');
     }
     out
+}
+
+/// Skips the item after a `#[cfg(test)]`: one line ending in `;`, or up to its closing brace.
+fn skip_item<'a>(lines: &mut impl Iterator<Item = &'a str>) {
+    let mut depth = 0i64;
+    let mut opened = false;
+    for line in lines {
+        let code = line.split("//").next().unwrap_or("");
+        depth += code.matches('{').count() as i64 - code.matches('}').count() as i64;
+        opened |= code.contains('{');
+        if (opened && depth <= 0) || (!opened && code.trim_end().ends_with(';')) {
+            return;
+        }
+    }
 }
 
 /// Every path written in `code` as words joined by `::`, brace groups expanded.
@@ -250,4 +278,26 @@ fn the_checker_finds_a_cycle() {
     .unwrap();
     let cycle = find_cycle(&graph(src)).expect("a cycle");
     assert_eq!(cycle.len(), 4, "{cycle:?}");
+}
+
+#[test]
+fn the_checker_sees_doc_links_and_code_after_a_test_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::write(src.join("lib.rs"), "pub mod a;\npub mod b;\npub mod c;\n").unwrap();
+    std::fs::write(
+        src.join("a.rs"),
+        "#[cfg(test)]\nfn t() {\n    let _ = \"}\";\n}\n\npub fn f() { crate::b::g(); }\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("b.rs"), "//! Called from [`crate::a::f`].\n").unwrap();
+    std::fs::write(
+        src.join("c.rs"),
+        "// crate::a::f\nconst Q: char = '\"';\nconst S: &str = \"crate::a::f\";\n",
+    )
+    .unwrap();
+    let graph = graph(src);
+    let cycle = find_cycle(&graph).expect("the doc link closes a cycle");
+    assert_eq!(cycle.len(), 3, "{cycle:?}");
+    assert!(graph[&vec!["c".to_string()]].is_empty(), "{graph:?}");
 }
