@@ -307,20 +307,27 @@ fn paging_files(
     sysroot: &sync::Sysroot,
 ) -> BTreeMap<String, Vec<PagingFile>> {
     let mut wanted: BTreeMap<String, Vec<PagingFile>> = BTreeMap::new();
+    // Each node's paging directory on its server, looked up per directory (not a search of
+    // every target per directory: that is quadratic in nodes).
+    let owner: BTreeMap<(&str, String), &str> = targets
+        .iter()
+        .filter_map(|t| {
+            let p = t.paging.as_ref()?;
+            Some((
+                (t.server.as_str(), format!("{}/{}", p.location, t.nim)),
+                t.node.as_str(),
+            ))
+        })
+        .collect();
     for s in steps {
         let StepKind::Allocate { dirs } = &s.kind else {
             continue;
         };
         for dir in dirs {
-            let node = targets
-                .iter()
-                .find(|t| {
-                    t.server == s.server
-                        && t.paging
-                            .as_ref()
-                            .is_some_and(|p| format!("{}/{}", p.location, t.nim) == *dir)
-                })
-                .map_or("", |t| t.node.as_str());
+            let node = owner
+                .get(&(s.server.as_str(), dir.clone()))
+                .copied()
+                .unwrap_or("");
             let files = crate::sync::execute::local_files(&sysroot.local(dir));
             for (rel, meta) in files.unwrap_or_default() {
                 wanted

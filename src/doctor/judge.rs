@@ -210,10 +210,11 @@ pub fn litefile(
         },
     };
     let holds = |p: &String| sizes.get(p).is_some_and(|s| s != "missing" && s != "empty");
+    let by_name: BTreeMap<&str, &NodeMounts> =
+        nodes.iter().map(|n| (n.node.as_str(), *n)).collect();
     let row_of = |node: &str, file: &str| {
-        nodes
-            .iter()
-            .find(|n| n.node == node)
+        by_name
+            .get(node)
             .and_then(|n| n.litefile.iter().find(|l| l.path == file))
             .map(|l| l.from.clone())
             .unwrap_or_default()
@@ -254,11 +255,10 @@ pub fn content_owners(step: &Step, items: &[String], targets: &[Target]) -> BTre
     for item in items.iter().filter(|i| i.as_str() != "./") {
         let top = item.split('/').next().unwrap_or("");
         let owner = match step.role {
+            // `<name>.<nim>`: the client's name after one of the dots.
             Role::SharedRoot => item.strip_prefix("etc/.client_data/").and_then(|file| {
-                by_nim
-                    .iter()
-                    .find(|(nim, _)| file.ends_with(&format!(".{nim}")))
-                    .map(|(_, node)| *node)
+                file.match_indices('.')
+                    .find_map(|(i, _)| by_nim.get(&file[i + 1..]).copied())
             }),
             Role::Spot => None,
             _ => by_nim.get(top).copied(),
