@@ -5,8 +5,9 @@
 //! sysroot; `syncaixres` first puts it on the server directory (a healthy sync, exports as
 //! Ganesha would load them), then doctor and status run in this process through the library
 //! (the `extnfs` binary only parses arguments around the same calls, and has no `--sysroot`).
-//! Prints the medians of 5 runs each. Run with `cargo bench --bench doctor`;
-//! `DOCTOR_BENCH_NODES` changes the number of nodes.
+//! Prints each run's time as it ends, then the medians (5 runs each). Run with
+//! `cargo bench --bench doctor`; `DOCTOR_BENCH_NODES` and `DOCTOR_BENCH_RUNS` change the
+//! number of nodes and of runs.
 
 #[allow(dead_code)]
 #[path = "sync/cluster.rs"]
@@ -24,10 +25,9 @@ use xcat_extnfs::nim::Nim;
 use xcat_extnfs::sync::Sysroot;
 use xcat_extnfs::xcat::{Db, Resolver, Source};
 
-const RUNS: usize = 5;
-
 fn main() {
     let nodes: usize = std::env::var("DOCTOR_BENCH_NODES").map_or(10_000, |v| v.parse().unwrap());
+    let runs: usize = std::env::var("DOCTOR_BENCH_RUNS").map_or(5, |v| v.parse().unwrap());
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("sn");
     let server_dir = dir.path().join("server");
@@ -135,10 +135,11 @@ fn main() {
 
     let mut doctor_times = Vec::new();
     let mut report = None;
-    for _ in 0..RUNS {
+    for i in 1..=runs {
         let start = Instant::now();
         let r = doctor::run(&ctx, &opts).expect("doctor");
         doctor_times.push(start.elapsed().as_secs_f64());
+        println!("doctor run {i}: {:.2} s", start.elapsed().as_secs_f64());
         report = Some(r);
     }
     let report = report.unwrap();
@@ -152,19 +153,20 @@ fn main() {
         );
     }
     let mut status_times = Vec::new();
-    for _ in 0..RUNS {
+    for i in 1..=runs {
         let start = Instant::now();
         let s = xcat_extnfs::status::run(&ctx, "sn1").expect("status");
         status_times.push(start.elapsed().as_secs_f64());
+        println!("status run {i}: {:.2} s", start.elapsed().as_secs_f64());
         assert_eq!(s.servers.len(), 1);
     }
     for (what, times) in [("doctor", &mut doctor_times), ("status", &mut status_times)] {
         times.sort_by(f64::total_cmp);
         println!(
-            "{what}: {nodes} nodes: median {:.2} s (min {:.2}, max {:.2}) of {RUNS}",
-            times[RUNS / 2],
+            "{what}: {nodes} nodes: median {:.2} s (min {:.2}, max {:.2}) of {runs}",
+            times[runs / 2],
             times[0],
-            times[RUNS - 1]
+            times[runs - 1]
         );
     }
 }

@@ -198,8 +198,10 @@ mod tests {
         std::fs::create_dir_all(d.join("full")).unwrap();
         std::fs::create_dir_all(d.join("empty")).unwrap();
         std::fs::write(d.join("full/f"), b"12345").unwrap();
+        std::fs::create_dir_all(d.join("dot")).unwrap();
+        std::fs::write(d.join("dot/.hidden"), b"").unwrap();
         std::fs::write(d.join("a  b'c\\d"), b"xy").unwrap();
-        let paths = ["a  b'c\\d", "full", "empty", "none", "full/f"]
+        let paths = ["a  b'c\\d", "full", "empty", "none", "full/f", "dot"]
             .map(|p| d.join(p).display().to_string());
         let input: String = paths.iter().map(|p| format!("{p}\n")).collect();
         let sh = crate::process::find_program("sh").unwrap();
@@ -213,11 +215,11 @@ mod tests {
             .lines()
             .map(|l| l.split_once(' ').map(|(v, p)| (p, v)).unwrap())
             .collect();
-        let want = ["2", "dir", "empty", "missing", "5"];
+        let want = ["2", "dir", "empty", "missing", "5", "dir"];
         for (p, w) in paths.iter().zip(want) {
             assert_eq!(got.get(p.as_str()), Some(&w), "{p}: {}", out.stdout);
         }
-        assert_eq!(got.len(), 5, "{}", out.stdout);
+        assert_eq!(got.len(), 6, "{}", out.stdout);
     }
 
     #[test]
