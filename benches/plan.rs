@@ -3,7 +3,8 @@
 //! reads) under a `--sysroot`. Prints wall time (median of 7) and the peak resident memory of
 //! the run, then the run's own per-stage times (`XCAT_EXTNFS_TIMING`).
 //!
-//! Run with `cargo bench --bench plan`; `PLAN_BENCH_NODES` changes the number of nodes.
+//! Run with `cargo bench --bench plan`; `PLAN_BENCH_NODES` changes the number of nodes,
+//! `PLAN_BENCH_KEEP=1` keeps the generated tree (for profiling one run by hand).
 
 #[allow(dead_code)]
 #[path = "sync/cluster.rs"]
@@ -89,4 +90,7 @@ fn main() {
     );
     let (_, stages) = run(true);
     print!("{stages}");
+    if std::env::var_os("PLAN_BENCH_KEEP").is_some() {
+        println!("kept: {}", dir.keep().display());
+    }
 }

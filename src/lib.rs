@@ -31,5 +31,6 @@ pub mod syslog;
 pub mod timing;
 pub mod xcat;
 
-#[cfg(test)]
-mod fuzz;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;

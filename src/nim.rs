@@ -135,6 +135,12 @@ impl Nim {
         }
     }
 
+    /// Lists the clients for [`Nim::machine_exists`] now (once per run, as it would), so that
+    /// the listing can run in the background while other work goes on.
+    pub fn list_machines_now(&self) {
+        self.machines.get_or_init(|| self.list_machines());
+    }
+
     fn list_machines(&self) -> Result<std::collections::BTreeSet<String>, String> {
         let program = find_program(&self.program).map_err(|e| e.to_string())?;
         let mut set = std::collections::BTreeSet::new();
@@ -201,7 +207,7 @@ pub fn is_under(path: &str, dir: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -212,6 +218,46 @@ mod tests {
         assert_eq!(o.attr("location"), Some("/install/nim/spot/71Bcosi/usr"));
         let o = parse_stanza("x", "sn1: x:\nsn1:    type = paging\n");
         assert_eq!(o.attr("type"), Some("paging"));
+    }
+
+    /// Makes a test's stand-in program executable, and runs it once without arguments: a test
+    /// forking in another thread may hold the new file open for writing for an instant
+    /// (ETXTBSY); once one run succeeds, no such writer is left.
+    pub(crate) fn make_executable(program: &std::path::Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for _ in 0..200 {
+            match std::process::Command::new(program).output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                _ => return,
+            }
+        }
+    }
+
+    #[test]
+    fn the_client_listing_made_ahead_is_the_one_machine_exists_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, program) = (dir.path().join("log"), dir.path().join("lsnim"));
+        std::fs::write(
+            &program,
+            format!(
+                "#!/bin/sh\n[ $# = 0 ] && exit 0\necho \"$*\" >> '{}'\n[ \"$2\" = diskless ] && echo 'cn1 machines diskless'\nexit 0\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&program);
+        let nim = Nim::new(Some(program.to_str().unwrap()));
+        std::thread::scope(|s| {
+            s.spawn(|| nim.list_machines_now());
+        });
+        assert!(nim.machine_exists("cn1").unwrap());
+        assert!(!nim.machine_exists("cn2").unwrap());
+        nim.list_machines_now();
+        let calls = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(calls, "-t diskless\n-t dataless\n");
     }
 
     #[test]

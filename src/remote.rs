@@ -108,6 +108,17 @@ pub fn connection_failure(stderr: &str) -> Option<String> {
         .map(|l| l.chars().take(300).collect())
 }
 
+/// Where the shared connection's master on control socket `socket` writes what it says
+/// (a server that stopped answering, a connection reset): beside the socket.
+pub fn master_log(socket: &std::path::Path) -> PathBuf {
+    let mut name = socket.as_os_str().to_owned();
+    name.push(".log");
+    PathBuf::from(name)
+}
+
+/// ssh's exit status for its own failures (and rsync's, passed through, when ssh failed).
+const SSH_FAILED: i32 = 255;
+
 /// A server that cannot be reached as configured.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -274,6 +285,33 @@ impl Remote {
     /// opens its own connection again).
     pub fn share_connection(&mut self, socket: Option<PathBuf>) {
         self.control = socket;
+    }
+
+    /// ssh's words when a command (ssh, or rsync over ssh) that exited with `code` failed
+    /// because the server could not be reached or the connection died: from its own
+    /// `stderr`, or, when it went through the shared connection and that master is gone, from
+    /// the master's log (the master holds the connection, so it is the one that saw the
+    /// server stop answering; its client only sees its socket close). `None` for other
+    /// failures.
+    pub fn connection_lost(&self, code: Option<i32>, stderr: &str) -> Option<String> {
+        if let Some(cause) = connection_failure(stderr) {
+            return Some(cause);
+        }
+        let socket = self.control.as_ref()?;
+        // A master removes its socket as it exits; one still there still serves.
+        if socket.exists() {
+            return None;
+        }
+        // The master's words whatever the status (rsync says 255 or 12, depending on when it
+        // noticed); without them, only ssh's own failure status counts.
+        let log = std::fs::read_to_string(master_log(socket)).unwrap_or_default();
+        match connection_failure(&log) {
+            Some(cause) => Some(cause),
+            None if code == Some(SSH_FAILED) => {
+                Some("the shared ssh connection to the server closed".to_string())
+            }
+            None => None,
+        }
     }
 
     /// `-o ControlMaster=no -o ControlPath=…` while a master serves this server: a client
@@ -503,6 +541,48 @@ mod tests {
         );
         r.share_connection(None);
         assert!(!r.rsync_rsh().unwrap().contains("Control"));
+    }
+
+    #[test]
+    fn a_lost_shared_connection_is_told_in_the_masters_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("0");
+        let mut r = Remote::with_rsh(&ssh_server(), Some("ssh -F /etc/c")).unwrap();
+        r.share_connection(Some(socket.clone()));
+        let rsync = "rsync: [sender] write error: Broken pipe (32)\n\
+                     rsync error: unexplained error (code 255) at io.c(949) [sender=3.5.0]\n";
+        // The master is gone (no socket) and said why in its log.
+        std::fs::write(
+            master_log(&socket),
+            "Timeout, server 10.0.0.9 not responding.\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            r.connection_lost(Some(255), rsync).as_deref(),
+            Some("Timeout, server 10.0.0.9 not responding.")
+        );
+        // rsync's status when it noticed first (12): the master's words still tell.
+        assert_eq!(
+            r.connection_lost(Some(12), rsync).as_deref(),
+            Some("Timeout, server 10.0.0.9 not responding.")
+        );
+        // Gone without a word.
+        std::fs::remove_file(master_log(&socket)).unwrap();
+        assert_eq!(
+            r.connection_lost(Some(255), rsync).as_deref(),
+            Some("the shared ssh connection to the server closed")
+        );
+        // ... and then another status is another failure.
+        assert_eq!(r.connection_lost(Some(23), rsync), None);
+        // A master still serving: not a lost connection.
+        std::fs::write(&socket, "").unwrap();
+        assert_eq!(r.connection_lost(Some(255), rsync), None);
+        // ssh's own words win.
+        assert_eq!(
+            r.connection_lost(Some(255), "Connection reset by 10.0.0.9 port 22\n")
+                .as_deref(),
+            Some("Connection reset by 10.0.0.9 port 22")
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use crate::remote::Remote;
+use crate::remote::{connection_failure, master_log, Remote};
 
 /// How long an idle master outlives its last client. Clients follow each other within a run;
 /// should a gap ever be longer, ssh falls back to a connection of its own (`ControlMaster=no`).
@@ -37,11 +37,21 @@ pub struct Link {
     /// Why the connection is not shared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// ssh's words when the master could not reach the server at all (refused, timed out,
+    /// key refused): the server is unreachable for the run, and nothing connects to it again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
 }
 
 impl Link {
     /// The line a run logs for this server.
     pub fn line(&self) -> String {
+        if self.unreachable.is_some() {
+            return format!(
+                "{}: no ssh connection: the server could not be reached",
+                self.server
+            );
+        }
         match (&self.note, self.connections) {
             (None, Some(n)) => format!(
                 "{}: {n} ssh connection, shared by every command of this run",
@@ -99,13 +109,15 @@ impl Multiplexer {
                         shared: true,
                         connections: Some(1),
                         note: None,
+                        unreachable: None,
                     }
                 }
-                Err(note) => Link {
+                Err(NotShared { note, unreachable }) => Link {
                     server,
                     shared: false,
                     connections: None,
                     note: Some(note),
+                    unreachable,
                 },
             };
             mux.links.push(link);
@@ -140,7 +152,7 @@ impl Multiplexer {
         Ok(self.dir.as_ref().map(|d| d.path()).unwrap_or(Path::new("")))
     }
 
-    fn open(&mut self, server: &str, ssh: Vec<String>, host: String) -> Result<PathBuf, String> {
+    fn open(&mut self, server: &str, ssh: Vec<String>, host: String) -> Result<PathBuf, NotShared> {
         let index = self.masters.len() + self.links.len();
         let dir = self.private_dir()?.to_path_buf();
         let socket = dir.join(index.to_string());
@@ -148,22 +160,36 @@ impl Multiplexer {
         let socket_text = socket.to_string_lossy().into_owned();
         // Detect, without connecting, that this ssh takes the options and keeps our socket.
         let probe = run(&probe_args(&ssh, &host, &socket_text), &errors)?;
-        if !probe.0 {
-            return Err(format!(
+        if !probe.ok {
+            return Err(NotShared::from(format!(
                 "the ssh in RSYNC_RSH cannot share connections (ssh -G: {})",
-                probe.1
-            ));
+                probe.message
+            )));
         }
-        if !effective_control_path(&probe.2, &socket_text) {
-            return Err("RSYNC_RSH sets its own ControlPath".to_string());
+        if !effective_control_path(&probe.stdout, &socket_text) {
+            return Err("RSYNC_RSH sets its own ControlPath".to_string().into());
         }
-        let started = run(&master_args(&ssh, &host, &socket_text), &errors)?;
-        if !started.0 {
+        // The master logs to a file of its own for as long as it runs (ssh -f sends its
+        // stderr to /dev/null): when the server stops answering, the master says so there
+        // (see `Remote::connection_lost`).
+        let log = master_log(&socket);
+        let started = run(&master_args(&ssh, &host, &socket_text, &log), &errors)?;
+        if !started.ok {
+            let logged = std::fs::read_to_string(&log).unwrap_or_default();
             let _ = std::fs::remove_file(&socket);
-            return Err(format!(
-                "the shared connection did not start ({})",
-                started.1
-            ));
+            let _ = std::fs::remove_file(&log);
+            let said = format!("{}\n{logged}", started.stderr);
+            // What ssh said, to its stderr or (with -E) to the log.
+            let message = match logged.lines().rev().find(|l| !l.trim().is_empty()) {
+                Some(line) => format!("{}; {}", started.message, line.trim()),
+                None => started.message,
+            };
+            // ssh's own words for a server it could not reach: the run pays this one
+            // timeout, not another for the first command that would connect on its own.
+            return Err(NotShared {
+                note: format!("the shared connection did not start ({message})"),
+                unreachable: connection_failure(&said),
+            });
         }
         let master = Master {
             server: server.to_string(),
@@ -172,9 +198,9 @@ impl Multiplexer {
             socket,
         };
         let checked = run(&control_args(&master, "check"), &errors)?;
-        if !checked.0 {
+        if !checked.ok {
             exit_master(&master, &errors);
-            return Err(format!("ssh -O check failed ({})", checked.1));
+            return Err(format!("ssh -O check failed ({})", checked.message).into());
         }
         self.masters.push(master);
         Ok(PathBuf::from(socket_text))
@@ -221,7 +247,7 @@ fn exit_master(m: &Master, errors: &Path) -> Option<String> {
     });
     match (outcome, gone) {
         (_, true) => None,
-        (Ok((_, message, _)), false) => Some(format!(
+        (Ok(Ran { message, .. }), false) => Some(format!(
             "the shared ssh connection did not close ({message})"
         )),
         (Err(e), false) => Some(e),
@@ -238,10 +264,17 @@ pub fn probe_args(ssh: &[String], host: &str, socket: &str) -> Vec<String> {
 
 /// The master: authenticates, goes to the background and serves clients until `-O exit`
 /// (or [`PERSIST_SECONDS`] without a client).
-pub fn master_args(ssh: &[String], host: &str, socket: &str) -> Vec<String> {
+/// Its messages go to `log` (`-E`).
+pub fn master_args(ssh: &[String], host: &str, socket: &str, log: &Path) -> Vec<String> {
     let mut argv = ssh.to_vec();
     argv.extend(master_options(socket));
-    argv.extend(["-N".to_string(), "-f".to_string(), host.to_string()]);
+    argv.extend([
+        "-E".to_string(),
+        log.display().to_string(),
+        "-N".to_string(),
+        "-f".to_string(),
+        host.to_string(),
+    ]);
     argv
 }
 
@@ -278,9 +311,35 @@ pub fn effective_control_path(config: &str, socket: &str) -> bool {
     })
 }
 
+/// Why a server's connection is not shared.
+struct NotShared {
+    /// The note for [`Link::note`].
+    note: String,
+    /// ssh's words when the server could not be reached (see [`Link::unreachable`]).
+    unreachable: Option<String>,
+}
+
+impl From<String> for NotShared {
+    fn from(note: String) -> NotShared {
+        NotShared {
+            note,
+            unreachable: None,
+        }
+    }
+}
+
+/// How one ssh command of ours ended.
+struct Ran {
+    ok: bool,
+    /// The exit status and the last line of stderr.
+    message: String,
+    stdout: String,
+    stderr: String,
+}
+
 /// Runs `argv` with stdin and stdout detached from us (a backgrounded master must hold no pipe
-/// of ours open), stderr in `errors`; returns success, the last line of stderr, and stdout.
-fn run(argv: &[String], errors: &Path) -> Result<(bool, String, String), String> {
+/// of ours open), stderr in `errors` (removed afterwards).
+fn run(argv: &[String], errors: &Path) -> Result<Ran, String> {
     let err =
         File::create(errors).map_err(|e| format!("cannot write {}: {e}", errors.display()))?;
     let out_path = errors.with_extension("out");
@@ -311,7 +370,12 @@ fn run(argv: &[String], errors: &Path) -> Result<(bool, String, String), String>
         Some(c) if !status.success() => format!("exit {c}: {last}"),
         _ => last,
     };
-    Ok((status.success(), message, stdout))
+    Ok(Ran {
+        ok: status.success(),
+        message,
+        stdout,
+        stderr,
+    })
 }
 
 #[cfg(test)]
@@ -326,7 +390,12 @@ mod tests {
 
     #[test]
     fn master_runs_in_the_background_on_our_socket() {
-        let argv = master_args(&words(), "nfs1", "/tmp/extnfs-ssh.a/0");
+        let argv = master_args(
+            &words(),
+            "nfs1",
+            "/tmp/extnfs-ssh.a/0",
+            Path::new("/tmp/extnfs-ssh.a/0.log"),
+        );
         assert_eq!(argv[..5], words()[..]);
         assert_eq!(
             argv[5..],
@@ -337,6 +406,8 @@ mod tests {
                 "ControlPath=/tmp/extnfs-ssh.a/0",
                 "-o",
                 "ControlPersist=30",
+                "-E",
+                "/tmp/extnfs-ssh.a/0.log",
                 "-N",
                 "-f",
                 "nfs1"
@@ -402,6 +473,7 @@ mod tests {
             shared: true,
             connections: Some(1),
             note: None,
+            unreachable: None,
         };
         assert_eq!(
             shared.line(),

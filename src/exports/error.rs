@@ -117,6 +117,16 @@ fn holder(owner: &str) -> String {
 }
 
 impl ExportsError {
+    /// The server command whose failure this is, if it is one.
+    pub fn command_error(&self) -> Option<&CommandError> {
+        match self {
+            ExportsError::Remote { source, .. } | ExportsError::Apply { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+
     /// 1 when the server failed or is busy (something may have been tried), 2 for bad
     /// settings or input found before the server was changed.
     pub fn exit_status(&self) -> i32 {

@@ -412,3 +412,22 @@ pub(crate) const TARGETS: &[Target] = &[
         max_output: linear,
     },
 ];
+
+/// Inputs that once failed a target, kept so they never fail again: (target, input).
+pub(crate) const REGRESSIONS: &[(&str, &[u8])] = &[
+    // A sprintf width too large for usize overflowed (a panic in debug builds) and a large
+    // one allocated that many bytes.
+    ("arith", b"sprintf(\"%099999999999999999999999d\", 1)"),
+    ("arith", b"sprintf(\"%0999999999999d\", 1)"),
+    ("regexattr", b"|(\\d+)|sprintf(\"%09999999999s\", $1)|"),
+    // The first character of a noderange atom was cut as a byte: a panic on non-ASCII.
+    ("noderange", "\u{feff})".as_bytes()),
+    ("noderange", "é[1-2]".as_bytes()),
+    // A range whose end holds a bracket: found slow by the 200000-input run.
+    ("noderange", b"node001-node[1-3]010,cn1+3"),
+    // The name limit held per atom only: many `+N` atoms generated millions of names.
+    (
+        "noderange",
+        b"cn1+999990,cn2+999990,cn3+999990,cn4+999990,cn5+999990,cn6+999990",
+    ),
+];

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::plan::{Step, StepKind};
-use crate::exports::{Published, ServerLock};
+use crate::exports::{ExportsError, Published, ServerLock};
+use crate::process::CommandError;
 use crate::rsync::Job;
 use crate::scripts;
-use crate::sync::execute::Executor as Engine;
+use crate::sync::execute::{failure_cause, not_run, Executor as Engine};
 use crate::sync::pool;
 use crate::sync::servers::Server;
 use crate::sync::step::StepResult as RsyncRun;
@@ -129,7 +130,16 @@ impl Executor<'_> {
             publish: step.publish.clone(),
             ..StepResult::default()
         };
+        let touches_server = !matches!(
+            step.kind,
+            StepKind::Refused { .. } | StepKind::SameFiles { .. }
+        );
+        let dead = self.engine.dead.cause(&step.server);
         let outcome = match (&step.kind, self.engine.servers.get(&step.server)) {
+            // A server found unreachable earlier in the run is not connected to again.
+            (_, _) if touches_server && dead.is_some() => {
+                Err(not_run(dead.as_deref().unwrap_or_default()))
+            }
             (StepKind::Refused { reason }, _) => Err(format!("refused: {reason}")),
             (StepKind::SameFiles { path }, _) => Ok(format!(
                 "{path}: this host reads the server's own files, nothing to copy"
@@ -176,8 +186,13 @@ impl Executor<'_> {
         r: &mut StepResult,
     ) -> Result<String, String> {
         let remote = &server.remote;
-        let _lock = ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner)
-            .map_err(|e| format!("cannot take the image lock {lock}: {e}"))?;
+        let _lock =
+            ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner).map_err(|e| match &e {
+                ExportsError::Remote { source, .. } if failure_cause(remote, source).is_some() => {
+                    self.lost(&step.server, source)
+                }
+                _ => format!("cannot take the image lock {lock}: {e}"),
+            })?;
         // rsync creates only the last directory of the destination.
         let parent = dest
             .trim_end_matches('/')
@@ -185,7 +200,7 @@ impl Executor<'_> {
             .map_or("/", |(p, _)| p);
         if !parent.is_empty() {
             let mk = remote.command(&["mkdir", "-p", &remote.path(parent)]);
-            mk.run_checked().map_err(|e| e.to_string())?;
+            mk.run_checked().map_err(|e| self.lost(&step.server, &e))?;
         }
         let job = self.job_of(step).ok_or("not a copy")?;
         let mut run = RsyncRun::default();
@@ -278,8 +293,25 @@ impl Executor<'_> {
             .remote
             .script(SERVER_SCRIPT, &args)
             .run_checked()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| self.lost(&server.name, &e))?;
         Ok(out.stdout)
+    }
+
+    /// A failed server command in words; one that could not reach the server marks it dead
+    /// for the rest of the run and says so with ssh's words.
+    fn lost(&self, server: &str, e: &CommandError) -> String {
+        let cause = self
+            .engine
+            .servers
+            .get(server)
+            .and_then(|s| failure_cause(&s.remote, e));
+        match cause {
+            Some(cause) => {
+                self.engine.dead.mark(server, &cause);
+                format!("connection lost: {cause}")
+            }
+            None => e.to_string(),
+        }
     }
 
     fn mkdir(

@@ -23,6 +23,7 @@ use crate::mounts::{self, Os};
 use crate::remote::{Remote, RemoteError};
 use crate::sync::connections::{close_connections, share_connections};
 use crate::sync::context::Sysroot;
+use crate::sync::execute::{not_run, DeadServers};
 use crate::sync::exports_step;
 use crate::sync::inventory::{NodeFailure, Skipped};
 use crate::sync::servers::{NodeAddresses, NodeServerError, ServerBook, Servers};
@@ -187,7 +188,9 @@ pub fn run(
         say(format!("{}: FAILED: {}", f.node, f.message));
     }
     let mut servers = book.servers;
-    let mut mux = share_connections(&mut servers, opts.dry_run, &mut say);
+    // Servers found unreachable, from the shared connections' start to the exports.
+    let dead = DeadServers::default();
+    let mut mux = share_connections(&mut servers, opts.dry_run, &dead, &mut say);
     report.ssh = mux.links().to_vec();
 
     report.plan = plan::plan(&targets, ctx.facts, &|a, b| crate::host::same_host(a, b));
@@ -205,7 +208,7 @@ pub fn run(
                 .or_else(|| servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: None,
-            dead: Default::default(),
+            dead: dead.clone(),
         },
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
     };
@@ -228,9 +231,9 @@ pub fn run(
             report.verification.push((step.label.clone(), v));
         }
     }
-    publish(ctx, opts, &servers, &mut report);
+    publish(ctx, opts, &servers, &dead, &mut report);
     if !opts.dry_run {
-        stamps(ctx, opts, &targets, &servers, &report, &mut say);
+        stamps(ctx, opts, &targets, &servers, &dead, &report, &mut say);
     }
     close_connections(&mut mux, syslog);
     for line in &report.exports {
@@ -247,6 +250,7 @@ fn stamps(
     opts: &Options,
     targets: &[Target<'_>],
     servers: &Servers,
+    dead: &DeadServers,
     report: &Report,
     say: &mut dyn FnMut(String),
 ) {
@@ -274,6 +278,10 @@ fn stamps(
     });
     let all = stamp::of_run("syncstatelite", &opts.sn, nodes, &|n| failed.contains(n));
     for (name, stamps) in all {
+        // Not connected to again once found unreachable.
+        if dead.cause(&name).is_some() {
+            continue;
+        }
         if let Some(server) = servers.get(&name) {
             if let Err(e) = stamp::write(server, &installdir, &stamps) {
                 say(format!("{name}: cannot write the sync stamps: {e}"));
@@ -285,7 +293,15 @@ fn stamps(
 /// Publishes this host's statelite part on each server: what it published before (read back
 /// from the server) and what the steps just made available. The part is kept apart from the
 /// NIM part, whose paths this host's exports hold; these it never exports itself.
-fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Report) {
+/// A server found unreachable during the run is not connected to again: its exports are
+/// reported not run (and failed), as syncaixres reports them.
+fn publish(
+    ctx: &Context<'_>,
+    opts: &Options,
+    servers: &Servers,
+    dead: &DeadServers,
+    report: &mut Report,
+) {
     let covered: Vec<(&str, &[Published])> = match opts.dry_run {
         true => report
             .plan
@@ -301,6 +317,12 @@ fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Re
     };
     let mut paths = exports_step::by_server(covered);
     paths.retain(|_, new| !new.is_empty());
+    let dead = dead.all();
+    let unreachable: Vec<(String, String)> = paths
+        .keys()
+        .filter_map(|name| Some((name.clone(), dead.get(name)?.clone())))
+        .collect();
+    paths.retain(|name, _| !dead.contains_key(name));
     let part = part_name(&opts.sn);
     for (name, new) in paths.iter_mut() {
         if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
@@ -332,6 +354,14 @@ fn publish(ctx: &Context<'_>, opts: &Options, servers: &Servers, report: &mut Re
             });
         }
         report.exports.push(o.line);
+    }
+    for (name, cause) in unreachable {
+        if servers.get(&name).is_some_and(|s| s.config.exports.apply) {
+            report.exports_failed.push(name.clone());
+            report
+                .exports
+                .push(format!("{name}: exports {}", not_run(&cause)));
+        }
     }
 }
 

@@ -4,13 +4,16 @@
 use crate::sshmux::Multiplexer;
 use crate::syslog::Syslog;
 
+use super::execute::DeadServers;
 use super::servers::Servers;
 
 /// Opens one shared ssh connection per server for a run that changes something (a dry run
-/// connects nowhere) and says how each server is reached.
+/// connects nowhere) and says how each server is reached. A server whose master could not
+/// reach it is marked in `dead`: the run connects to it no more.
 pub fn share_connections(
     servers: &mut Servers,
     dry_run: bool,
+    dead: &DeadServers,
     say: &mut dyn FnMut(String),
 ) -> Multiplexer {
     if dry_run {
@@ -18,6 +21,9 @@ pub fn share_connections(
     }
     let mux = Multiplexer::start(servers.values_mut().map(|s| &mut s.remote));
     for link in mux.links() {
+        if let Some(cause) = &link.unreachable {
+            dead.mark(&link.server, cause);
+        }
         say(link.line());
     }
     mux
@@ -27,5 +33,119 @@ pub fn share_connections(
 pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
     for problem in mux.close() {
         syslog.warning(&problem);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::exports::Role;
+    use crate::remote::Remote;
+    use crate::rsync::Job;
+    use crate::sync::context::Sysroot;
+    use crate::sync::execute::Executor;
+    use crate::sync::servers::{Server, ServerAddress};
+    use crate::sync::step::{Step, StepKind};
+
+    /// An ssh that accepts the shared-connection options (`-G` prints our control path) and
+    /// then cannot reach the server, as ssh says when a connection times out; it logs each
+    /// call's arguments.
+    fn unreachable_ssh(dir: &std::path::Path) -> String {
+        let script = dir.join("fake-ssh");
+        std::fs::write(
+            &script,
+            format!(
+                "echo \"$*\" >> {calls}\nfor a; do case $a in ControlPath=*) p=${{a#ControlPath=}};; \
+                 -G) g=1;; esac; done\nif [ -n \"$g\" ]; then echo \"controlpath $p\"; exit 0; fi\n\
+                 echo 'ssh: connect to host 10.0.0.9 port 22: Connection timed out' >&2\nexit 255\n",
+                calls = dir.join("calls").display()
+            ),
+        )
+        .unwrap();
+        // Run through sh: executing a script just written races with other tests' forks.
+        format!("sh {}", script.display())
+    }
+
+    #[test]
+    fn a_master_that_cannot_reach_the_server_marks_it_dead_and_nothing_connects_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let rsh = unreachable_ssh(dir.path());
+        let config = Config::default().server("nfs1");
+        let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
+        let step = Step {
+            server: "nfs1".into(),
+            role: Role::Spot,
+            resource: "spot1".into(),
+            location: "/install/nim/spot/spot1".into(),
+            label: "spot spot1".into(),
+            nodes: vec!["cn1".into()],
+            kind: StepKind::Rsync(Job {
+                source: "/src".into(),
+                dest: remote.rsync_target("/install/nim/spot/spot1"),
+                rules: Vec::new(),
+                delete: true,
+                sparse: false,
+                xattrs: false,
+                size_only: false,
+                compress: false,
+                temp_dir: None,
+                rsh: remote.rsync_rsh(),
+                rsync_path: None,
+            }),
+            covers: Vec::new(),
+            needs: Vec::new(),
+        };
+        let server = Server {
+            name: "nfs1".into(),
+            address: ServerAddress {
+                host: "nfs1".into(),
+                ip: "10.0.0.9".into(),
+            },
+            remote,
+            config,
+        };
+        let mut servers: Servers = [("nfs1".to_string(), server)].into();
+        let dead = DeadServers::default();
+        let mut lines = Vec::new();
+        let mut mux = share_connections(&mut servers, false, &dead, &mut |l| lines.push(l));
+        assert_eq!(
+            lines,
+            ["nfs1: no ssh connection: the server could not be reached"]
+        );
+        assert_eq!(
+            dead.cause("nfs1").as_deref(),
+            Some("ssh: connect to host 10.0.0.9 port 22: Connection timed out")
+        );
+        let link = &mux.links()[0];
+        assert!(!link.shared && link.unreachable.is_some(), "{link:?}");
+
+        let sysroot = Sysroot::new(dir.path());
+        let syslog = Syslog::disabled();
+        let executor = Executor {
+            servers: &servers,
+            sysroot: &sysroot,
+            syslog: &syslog,
+            rsync: "rsync".into(),
+            jobs: 1,
+            progress: None,
+            dead: dead.clone(),
+        };
+        let ran = executor.execute(std::slice::from_ref(&step), "/install/.xcat-extnfs.tmp");
+        assert_eq!(
+            ran.down["nfs1"],
+            "cannot reach the server: ssh: connect to host 10.0.0.9 port 22: Connection timed out"
+        );
+        let error = ran.done[0].result.error.as_deref().unwrap();
+        assert_eq!(error, "not run: the server could not be reached");
+        assert!(mux.close().is_empty());
+        // The probe and the master: one connection attempt, no other.
+        let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+        let calls: Vec<&str> = calls.lines().collect();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert!(
+            calls[0].contains("-G") && calls[1].contains("-N -f"),
+            "{calls:?}"
+        );
     }
 }

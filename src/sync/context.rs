@@ -1,6 +1,7 @@
 //! What a sync run is given: the action, the options, where it reads from (xCAT, NIM, the
 //! configuration, the SN's files) and the errors that stop it before any change.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
@@ -108,6 +109,57 @@ impl Facts for Sysroot {
     }
 }
 
+/// [`Facts`] that first use what an earlier stage of the run already read: a file it read
+/// exists, and so every directory above it is there and not empty. Anything else is asked
+/// of the inner facts. This spares the planner one directory listing or status call per
+/// node whose files the redirect stage has just read.
+pub struct Known<'a> {
+    inner: &'a dyn Facts,
+    files: HashSet<&'a str>,
+    dirs: HashSet<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    /// `files` are paths on the SN that were read successfully during this run.
+    pub fn new(inner: &'a dyn Facts, files: &'a [String]) -> Known<'a> {
+        let mut dirs = HashSet::new();
+        for f in files {
+            // With `.` or `..` in the path, a textual parent may be an empty directory the
+            // path only passes through: such paths say nothing about their parents.
+            if f.split('/').any(|c| c == "." || c == "..") {
+                continue;
+            }
+            let mut p = f.as_str();
+            while let Some(i) = p.rfind('/') {
+                p = &p[..i];
+                // Ancestors are shared between files: stop at the first one already known.
+                if p.is_empty() || !dirs.insert(p) {
+                    break;
+                }
+            }
+        }
+        Known {
+            inner,
+            files: files.iter().map(String::as_str).collect(),
+            dirs,
+        }
+    }
+}
+
+impl Facts for Known<'_> {
+    fn dir(&self, path: &str) -> DirState {
+        if self.dirs.contains(path) {
+            DirState::Full
+        } else {
+            self.inner.dir(path)
+        }
+    }
+
+    fn file(&self, path: &str) -> bool {
+        self.files.contains(path) || self.inner.file(path)
+    }
+}
+
 /// Where a run reads from.
 pub struct Context<'a> {
     pub resolver: &'a Resolver<'a>,
@@ -149,4 +201,62 @@ pub struct Options {
     pub progress: bool,
     /// This SN's name, for its part of the server's exports.
     pub sn: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    /// Facts that record what they were asked.
+    struct Asked(RefCell<Vec<String>>);
+
+    impl Facts for Asked {
+        fn dir(&self, path: &str) -> DirState {
+            self.0.borrow_mut().push(format!("dir {path}"));
+            DirState::Empty
+        }
+
+        fn file(&self, path: &str) -> bool {
+            self.0.borrow_mut().push(format!("file {path}"));
+            false
+        }
+    }
+
+    #[test]
+    fn files_read_answer_for_themselves_and_their_directories_only() {
+        let inner = Asked(RefCell::new(Vec::new()));
+        let read = [
+            "/install/nim/root/r1/cn1/etc/filesystems".to_string(),
+            "/install/nim/root/r1/cn2/etc/filesystems".to_string(),
+            "/install/nim/sr/etc/.client_data/hosts.cn3".to_string(),
+            "/tftpboot/../cn4/x".to_string(),
+        ];
+        let known = Known::new(&inner, &read);
+        assert_eq!(known.dir("/install/nim/root/r1/cn1"), DirState::Full);
+        assert_eq!(known.dir("/install/nim/root/r1/cn2/etc"), DirState::Full);
+        assert_eq!(known.dir("/install/nim/root/r1"), DirState::Full);
+        assert!(known.file("/install/nim/sr/etc/.client_data/hosts.cn3"));
+        assert!(inner.0.borrow().is_empty());
+        // Not read: asked of the file system, whatever the name looks like.
+        assert_eq!(known.dir("/install/nim/root/r1/cn5"), DirState::Empty);
+        assert_eq!(known.dir("/install/nim/root/r1/cn"), DirState::Empty);
+        assert!(!known.file("/install/nim/root/r1/cn1/etc"));
+        assert!(!known.file("/install/nim/sr/etc/.client_data/filesystems.cn3"));
+        // A path through `..` says nothing about the directories it names.
+        assert_eq!(known.dir("/tftpboot"), DirState::Empty);
+        assert_eq!(known.dir("/tftpboot/.."), DirState::Empty);
+        assert_eq!(
+            *inner.0.borrow(),
+            [
+                "dir /install/nim/root/r1/cn5",
+                "dir /install/nim/root/r1/cn",
+                "file /install/nim/root/r1/cn1/etc",
+                "file /install/nim/sr/etc/.client_data/filesystems.cn3",
+                "dir /tftpboot",
+                "dir /tftpboot/..",
+            ]
+        );
+    }
 }

@@ -12,7 +12,7 @@ use super::pool;
 use super::servers::{Server, Servers};
 use super::step::{Done, RemoveEntry, Step, StepKind, StepResult, Verification};
 use crate::process::{Cmd, CommandError};
-use crate::remote::connection_failure;
+use crate::remote::{connection_failure, Remote};
 use crate::rsync::{self, Verdict};
 use crate::scripts::{self, FileReport};
 use crate::syslog::Syslog;
@@ -147,6 +147,14 @@ impl Executor<'_> {
             }
         }
         for (name, (server, set)) in dirs {
+            // Found dead already (its shared connection could not start): not tried again.
+            if let Some(cause) = self.dead.cause(name) {
+                down.insert(
+                    name.to_string(),
+                    format!("cannot reach the server: {cause}"),
+                );
+                continue;
+            }
             let mut argv = vec!["mkdir".to_string(), "-p".to_string()];
             argv.extend(set);
             let cmd = server.remote.command(&argv);
@@ -154,7 +162,7 @@ impl Executor<'_> {
             if let Err(e) = cmd.run_checked() {
                 // The whole command and stderr go to syslog; the admin gets one line.
                 self.syslog.err(&format!("{name}: {e}"));
-                let reason = match failure_cause(&e) {
+                let reason = match failure_cause(&server.remote, &e) {
                     Some(cause) => {
                         self.dead.mark(name, &cause);
                         format!("cannot reach the server: {cause}")
@@ -180,7 +188,10 @@ impl Executor<'_> {
         match (&step.kind, self.servers.get(&step.server)) {
             (StepKind::Refused { reason }, _) => r.error = Some(reason.clone()),
             (_, None) => r.error = Some("not a server of this run".into()),
-            (StepKind::Rsync(job), Some(_)) => self.rsync(step, job, false, &mut r),
+            (StepKind::Rsync(job), Some(_)) => {
+                self.rsync(step, job, false, &mut r);
+                self.check_vanished(step, &mut r);
+            }
             (StepKind::Allocate { dirs }, Some(server)) => {
                 self.allocate(server, step, dirs, &mut r)
             }
@@ -191,6 +202,25 @@ impl Executor<'_> {
         r.ok = r.error.is_none();
         r.seconds = start.elapsed().as_secs_f64();
         r
+    }
+
+    /// Fails a copy whose sources ([`Step::needs`]) vanished from this host while it ran
+    /// (NIM removing a client): the server's copy was kept (see the plan's `P` rules), and
+    /// the nodes are not reported synced.
+    fn check_vanished(&self, step: &Step, r: &mut StepResult) {
+        let gone: Vec<&str> = step
+            .needs
+            .iter()
+            .map(String::as_str)
+            .filter(|p| self.sysroot.local(p).symlink_metadata().is_err())
+            .collect();
+        if gone.is_empty() || r.error.is_some() {
+            return;
+        }
+        r.error = Some(format!(
+            "{} vanished on this SN during the copy; the server's copy was kept as it was",
+            gone.join(" ")
+        ));
     }
 
     /// Runs one rsync of `step`; with `dry_run` it only compares.
@@ -271,7 +301,10 @@ impl Executor<'_> {
                     "some source files vanished while copying (rsync exit {code})"
                 ))
             }
-            Verdict::Failed => match connection_failure(&out.stderr) {
+            Verdict::Failed => match self.servers.get(server).map_or_else(
+                || connection_failure(&out.stderr),
+                |s| s.remote.connection_lost(Some(code), &out.stderr),
+            ) {
                 Some(cause) => {
                     self.dead.mark(server, &cause);
                     r.error = Some(format!("connection lost: {cause} (rsync exit {code})"));
@@ -336,13 +369,17 @@ impl Executor<'_> {
     /// Runs one of our server-side scripts; it reports `created`/`removed`/`differs`/`error`
     /// lines, one per file.
     fn remote_script(&self, step: &Step, cmd: &Cmd, r: &mut StepResult) {
+        let Some(server) = self.servers.get(&step.server) else {
+            r.error = Some("not a server of this run".into());
+            return;
+        };
         let tag = format!("{}: {}", step.server, step.label);
         self.syslog.info(&format!("{tag}: {}", cmd.display()));
         let out = match cmd.run_checked() {
             Ok(o) => o,
             Err(e) => {
                 self.syslog.err(&format!("{tag}: {e}"));
-                r.error = Some(match failure_cause(&e) {
+                r.error = Some(match failure_cause(&server.remote, &e) {
                     Some(cause) => {
                         self.dead.mark(&step.server, &cause);
                         format!("connection lost: {cause}")
@@ -468,10 +505,11 @@ pub(crate) fn local_files(
     Ok(out)
 }
 
-/// ssh's words when a command failed because its server could not be reached.
-fn failure_cause(e: &CommandError) -> Option<String> {
+/// ssh's words when a command to `remote` failed because the server could not be reached
+/// or the connection died (see [`Remote::connection_lost`]).
+pub fn failure_cause(remote: &Remote, e: &CommandError) -> Option<String> {
     match e {
-        CommandError::Failed { stderr, .. } => connection_failure(stderr),
+        CommandError::Failed { stderr, code, .. } => remote.connection_lost(*code, stderr),
         CommandError::Spawn { .. } => None,
     }
 }
@@ -567,6 +605,7 @@ mod tests {
                     rsync_path: None,
                 }),
                 covers: Vec::new(),
+                needs: Vec::new(),
             })
             .collect();
         let sysroot = Sysroot::new(dir.path());

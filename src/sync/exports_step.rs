@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::context::Sysroot;
+use super::execute::failure_cause;
 use super::servers::Servers;
 use super::step::Done;
 use crate::exports::{self, ClientAddresses, LeftOut, Published, SnExports};
@@ -80,12 +81,26 @@ pub fn publish_all(
                 failed: false,
                 failed_clients: report.failed_clients.clone(),
             },
-            Err(e) => Outcome {
-                server: name.clone(),
-                line: format!("{name}: FAILED: {e}"),
-                failed: true,
-                failed_clients: Vec::new(),
-            },
+            Err(e) => {
+                // A lost connection is told in ssh's words, not with the command and its
+                // script (those go to the log).
+                let lost = e
+                    .command_error()
+                    .and_then(|c| failure_cause(&server.remote, c));
+                let line = match lost {
+                    Some(cause) => {
+                        log::error!("{name}: exports: {e}");
+                        format!("{name}: FAILED: connection lost: {cause}")
+                    }
+                    None => format!("{name}: FAILED: {e}"),
+                };
+                Outcome {
+                    server: name.clone(),
+                    line,
+                    failed: true,
+                    failed_clients: Vec::new(),
+                }
+            }
         });
     }
     out

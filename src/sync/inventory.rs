@@ -1,6 +1,8 @@
 //! What each node needs on its external server: its nfsserver, image, NIM resources and
 //! client name, read from xCAT, NIM and the service node's own files. Nothing is changed here.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::context::{short_name, Context, SyncError};
@@ -86,26 +88,36 @@ pub fn gather(
 ) -> Result<Inventory, SyncError> {
     let installdir = ctx.resolver.db().installdir()?;
     let mut book = ServerBook::default();
+    let mut images = Images::new();
     let mut inv = Inventory::default();
-    for node in nodes {
-        match target(ctx, node, &installdir, &mut book) {
-            Ok(mut t) => {
-                if for_removal {
-                    t.nim = short_name(node).to_string();
+    let nim = ctx.nim;
+    std::thread::scope(|scope| {
+        let mut listing = None;
+        for node in nodes {
+            match target(ctx, node, &installdir, &mut book, &mut images) {
+                Ok(mut t) => {
+                    if for_removal {
+                        t.nim = short_name(node).to_string();
+                    } else if listing.is_none() {
+                        // The client names are needed below: NIM's client listing (two
+                        // `lsnim` runs) goes on while the other nodes are gathered.
+                        listing = Some(scope.spawn(move || nim.list_machines_now()));
+                    }
+                    inv.targets.push(t)
                 }
-                inv.targets.push(t)
+                Err(NodeError::Skip(reason)) => inv.skipped.push(Skipped {
+                    node: node.clone(),
+                    reason,
+                }),
+                Err(NodeError::Fail(message)) => inv.failed.push(NodeFailure {
+                    node: node.clone(),
+                    message,
+                }),
+                Err(NodeError::Stop(e)) => return Err(e),
             }
-            Err(NodeError::Skip(reason)) => inv.skipped.push(Skipped {
-                node: node.clone(),
-                reason,
-            }),
-            Err(NodeError::Fail(message)) => inv.failed.push(NodeFailure {
-                node: node.clone(),
-                message,
-            }),
-            Err(NodeError::Stop(e)) => return Err(e),
         }
-    }
+        Ok(())
+    })?;
     if !for_removal {
         let mut kept = Vec::new();
         for mut t in std::mem::take(&mut inv.targets) {
@@ -126,11 +138,50 @@ pub fn gather(
     Ok(inv)
 }
 
+/// An image's NIM resources with their locations, as [`image_parts`] finds them.
+#[derive(Clone)]
+struct ImageParts {
+    spot: Resource,
+    root: RootKind,
+    paging: Option<Resource>,
+    dump: Option<Resource>,
+}
+
+/// [`image_parts`] of each image, found once per run rather than once per node: thousands of
+/// nodes share a handful of images, and each finding reads the `nimimage` row and asks NIM
+/// for three or four locations.
+struct Images(HashMap<String, Result<ImageParts, String>>);
+
+impl Images {
+    fn new() -> Images {
+        Images(HashMap::new())
+    }
+
+    fn parts(
+        &mut self,
+        ctx: &Context<'_>,
+        image: &str,
+        installdir: &str,
+    ) -> Result<ImageParts, NodeError> {
+        if !self.0.contains_key(image) {
+            // Only node failures come out of `image_parts`; they are the same for every node
+            // of the image.
+            let found = image_parts(ctx, image, installdir).map_err(|e| match e {
+                NodeError::Fail(m) | NodeError::Skip(m) => m,
+                NodeError::Stop(e) => e.to_string(),
+            });
+            self.0.insert(image.to_string(), found);
+        }
+        self.0[image].clone().map_err(NodeError::Fail)
+    }
+}
+
 fn target(
     ctx: &Context<'_>,
     node: &str,
     installdir: &str,
     book: &mut ServerBook,
+    images: &mut Images,
 ) -> Result<Target, NodeError> {
     let r = ctx.resolver;
     let fail = |e: xcat::ResolveError| match e {
@@ -151,7 +202,29 @@ fn target(
         .ok_or_else(|| {
             NodeError::Fail("no image: nodetype.provmethod and nodetype.profile are unset".into())
         })?;
-    let (spot, root, shared_root, paging, dump) = image_resources(ctx, &image)?;
+    let ImageParts {
+        spot,
+        root,
+        paging,
+        dump,
+    } = images.parts(ctx, &image, installdir)?;
+    let ip = node_address(r, node);
+    Ok(Target {
+        node: node.to_string(),
+        nim: short_name(node).to_string(),
+        image,
+        server,
+        ip,
+        spot,
+        root,
+        paging,
+        dump,
+    })
+}
+
+/// The resources of `image` and their locations.
+fn image_parts(ctx: &Context<'_>, image: &str, installdir: &str) -> Result<ImageParts, NodeError> {
+    let (spot, root, shared_root, paging, dump) = image_resources(ctx, image)?;
     let nim = ctx.nim;
     let spot = Resource {
         location: nim.location(&spot, "spot", installdir)?,
@@ -188,13 +261,7 @@ fn target(
             })
         })
         .transpose()?;
-    let ip = node_address(r, node);
-    Ok(Target {
-        node: node.to_string(),
-        nim: short_name(node).to_string(),
-        image,
-        server,
-        ip,
+    Ok(ImageParts {
         spot,
         root,
         paging,
@@ -260,4 +327,85 @@ fn client_name(ctx: &Context<'_>, t: &Target) -> Result<String, String> {
         "no NIM client {} or {} (lsnim -l), and no client files on this SN: was mkdsklsnode run for it here?",
         candidates[1], candidates[0]
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::nim::Nim;
+    use crate::sync::context::Sysroot;
+    use crate::xcat::{Db, Resolver};
+
+    /// A stand-in `lsnim -l` that knows one SPOT and one root, and says nothing else exists.
+    fn lsnim(dir: &Path) -> String {
+        let path = dir.join("lsnim");
+        std::fs::write(
+            &path,
+            "#!/bin/sh\ncase \"$2\" in\n\
+             spot1) printf 'spot1:\\n   type = spot\\n   location = /install/nim/spot/spot1/usr\\n' ;;\n\
+             root1) printf 'root1:\\n   type = root\\n   location = /install/nim/root/root1\\n' ;;\n\
+             *) echo \"0042-053 lsnim: there is no NIM object named \\\"$2\\\"\" >&2; exit 1 ;;\n\
+             esac\n",
+        )
+        .unwrap();
+        crate::nim::tests::make_executable(&path);
+        path.display().to_string()
+    }
+
+    #[test]
+    fn an_image_is_looked_up_once_and_its_failure_is_every_nodes_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_dir = dir.path().join("db");
+        std::fs::create_dir(&db_dir).unwrap();
+        std::fs::write(
+            db_dir.join("nimimage.csv"),
+            "#imagename,spot,root,paging,comments,disable\n\
+             \"img1\",\"spot1\",\"root1\",,,\n\
+             \"img2\",\"spot1\",\"root2\",,,\n",
+        )
+        .unwrap();
+        let db = Db::open(Some(&db_dir));
+        let resolver = Resolver::new(&db);
+        let config = Config::default();
+        let sysroot = Sysroot::new(dir.path());
+        let nim = Nim::new(Some(&lsnim(dir.path())));
+        let ctx = Context {
+            resolver: &resolver,
+            nim: &nim,
+            config: &config,
+            sysroot: &sysroot,
+        };
+        let mut images = Images::new();
+        let parts = images.parts(&ctx, "img1", "/install").ok().unwrap();
+        assert_eq!(parts.spot.location, "/install/nim/spot/spot1/usr");
+        assert_eq!(
+            parts.root,
+            RootKind::Own(Resource {
+                name: "root1".into(),
+                location: "/install/nim/root/root1".into()
+            })
+        );
+        let Err(NodeError::Fail(failure)) = images.parts(&ctx, "img2", "/install") else {
+            panic!("img2's root does not exist");
+        };
+        assert!(failure.contains("root2"), "{failure}");
+        // Asked again with NIM gone: both answers come from the first lookups.
+        let broken = Nim::new(Some("/nonexistent/lsnim"));
+        let ctx = Context {
+            nim: &broken,
+            ..ctx
+        };
+        assert!(image_parts(&ctx, "img1", "/install").is_err());
+        let again = images.parts(&ctx, "img1", "/install").ok().unwrap();
+        assert_eq!(again.spot, parts.spot);
+        assert_eq!(again.root, parts.root);
+        let Err(NodeError::Fail(again)) = images.parts(&ctx, "img2", "/install") else {
+            panic!("img2 still fails");
+        };
+        assert_eq!(again, failure);
+        assert_eq!(images.0.len(), 2);
+    }
 }

@@ -72,7 +72,7 @@ impl Lite {
 /// Plans the statelite part for `targets` (after the NIM plan): their mounts as xCAT computes
 /// them, the steps for the AIX nodes with a statelite row, and the shared_roots' tables read.
 pub fn plan(ctx: &Context<'_>, targets: &[Target], servers: &Servers) -> Result<Lite, SyncError> {
-    let nodes: Vec<String> = targets.iter().map(|t| t.node.clone()).collect();
+    let nodes = with_statelite_row(ctx, targets)?;
     let model = mounts::gather(
         ctx.resolver,
         &nodes,
@@ -111,6 +111,23 @@ pub fn plan(ctx: &Context<'_>, targets: &[Target], servers: &Servers) -> Result<
     lite.plan = plan::plan_lite(&lite_targets, &facts, &|a, b| host::same_host(a, b));
     lite.tables = tables(ctx, targets, servers);
     Ok(lite)
+}
+
+/// The targets that may have statelite parts: those whose `statelite` row lookup finds a
+/// value or fails (the failure is reported by the mounts model). A target without a row gets
+/// only the NIM mounts the inventory has already checked, so computing its mounts again
+/// (several attribute lookups per node) would find nothing new; without a `statelite` table
+/// no target has one.
+fn with_statelite_row(ctx: &Context<'_>, targets: &[Target]) -> Result<Vec<String>, SyncError> {
+    let r = ctx.resolver;
+    if r.db().optional_table("statelite")?.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(targets
+        .iter()
+        .filter(|t| !matches!(r.attr(&t.node, "statelite", "statemnt"), Ok(None)))
+        .map(|t| t.node.clone())
+        .collect())
 }
 
 /// Runs the steps on the engine's servers and pool (after the NIM steps).

@@ -70,7 +70,9 @@ pub fn run(
     for s in &inv.skipped {
         say(format!("{}: skipped: {}", s.node, s.reason));
     }
-    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &mut say);
+    // Servers found unreachable, from the shared connections' start to the last step.
+    let dead = execute::DeadServers::default();
+    let mut mux = share_connections(&mut inv.servers, opts.dry_run, &dead, &mut say);
     let links = mux.links().to_vec();
     let redirected = match removal {
         true => redirect::Redirected::default(),
@@ -90,15 +92,20 @@ pub fn run(
     crate::timing::mark("redirect");
     let mut failed = inv.failed.clone();
     failed.extend(redirected.failed.iter().cloned());
+    let failed_nodes: std::collections::HashSet<&str> =
+        failed.iter().map(|f| f.node.as_str()).collect();
     let targets: Vec<inventory::Target> = inv
         .targets
         .iter()
-        .filter(|t| !failed.iter().any(|f| f.node == t.node))
+        .filter(|t| !failed_nodes.contains(t.node.as_str()))
         .cloned()
         .collect();
     let plan = match removal {
         true => plan::plan_remove(&targets, &inv.servers),
-        false => plan::plan_sync(&targets, ctx.sysroot, &inv.servers, &installdir),
+        false => {
+            let facts = context::Known::new(ctx.sysroot, &redirected.read);
+            plan::plan_sync(&targets, &facts, &inv.servers, &installdir)
+        }
     };
     // AIX statelite: the statemnt and litetree parts for nodes with a statelite row.
     let mut lite = match removal {
@@ -156,7 +163,7 @@ pub fn run(
                 .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
                 .unwrap_or(4),
             progress: opts.progress.then_some(&progress as _),
-            dead: Default::default(),
+            dead: dead.clone(),
         };
         syslog.flush();
         let ran = executor.execute(&plan.steps, &step::temp_dir(&installdir));
@@ -230,7 +237,7 @@ pub fn run(
         let nodes = inv
             .targets
             .iter()
-            .filter(|t| !down.contains(&t.server))
+            .filter(|t| !down.contains(&t.server) && dead.cause(&t.server).is_none())
             .map(|t| (t.server.as_str(), t.image.as_str(), t.node.as_str()));
         let stamps = stamp::of_run("syncaixres", &opts.sn, nodes, &|n| failed.contains_key(n));
         for (name, stamps) in stamps {

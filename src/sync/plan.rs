@@ -57,7 +57,7 @@ pub fn plan_sync(
         temp: temp_dir(installdir),
     };
     for g in groups(targets, servers, |t| Some((&t.spot.name, &t.spot.location))) {
-        p.whole_tree(&g, facts, Role::Spot, "spot", Vec::new());
+        p.whole_tree(&g, facts, Role::Spot, "spot", Vec::new(), Vec::new());
     }
     for g in groups(targets, servers, |t| match &t.root {
         RootKind::Own(r) => Some((&r.name, &r.location)),
@@ -136,6 +136,7 @@ pub fn plan_remove(targets: &[Target], servers: &Servers) -> Plan {
                 nodes,
                 kind: StepKind::Remove { entries },
                 covers: Vec::new(),
+                needs: Vec::new(),
             }
         })
         .collect();
@@ -185,6 +186,8 @@ impl Planner {
             label: format!("{kind_name} {}", g.resource),
             nodes,
             kind,
+            // What the step covers must still be here once it ran; see `Step::needs`.
+            needs: covers.iter().map(|c| c.path.clone()).collect(),
             covers,
         });
     }
@@ -202,6 +205,7 @@ impl Planner {
 
     /// A tree every SN has whole (SPOT, shared_root): `--delete` over all of it, refused
     /// when the SN's copy is missing or empty, since that would wipe the server's copy.
+    /// `needs`: paths below the tree the copy is also for (see `Step::needs`).
     fn whole_tree(
         &mut self,
         g: &Group<'_>,
@@ -209,6 +213,7 @@ impl Planner {
         role: Role,
         kind: &str,
         rules: Vec<String>,
+        needs: Vec<String>,
     ) {
         let nodes = Self::nodes(g);
         match facts.dir(g.location) {
@@ -220,6 +225,9 @@ impl Planner {
                     clients: nodes.clone(),
                 }];
                 self.step(g, role, kind, nodes, StepKind::Rsync(job), covers);
+                if let Some(step) = self.plan.steps.last_mut() {
+                    step.needs.extend(needs);
+                }
             }
             state => {
                 let reason = format!(
@@ -279,6 +287,13 @@ impl Planner {
         }
         rules.push("- /*".into());
         let paging = role == Role::Paging;
+        if !paging {
+            // A directory that vanishes from this SN after planning (NIM removing the client
+            // while the sync runs) is not deleted from the server: `P` protects every entry
+            // at the top on the receiving side, and only a removal deletes a node's copy.
+            // Deletion inside the included directories is not affected.
+            rules.insert(0, "P /*".into());
+        }
         let mut job = self.job(g.server, g.location, rules, !paging);
         if paging {
             // Holes kept; a file of the right size is left alone, since a node may be paging
@@ -292,10 +307,15 @@ impl Planner {
     /// The shared_root tree with `--delete`, other SNs' `.client_data` files protected and this
     /// SN's nodes' files (`*.<nim>`) included with deletion, in one run.
     fn shared_root(&mut self, g: &Group<'_>, facts: &dyn Facts) {
-        let mut rules = Vec::new();
+        // Client files that vanish from this SN after planning (NIM removing a client while
+        // the sync runs) are not deleted from the server: `P` protects them on the receiving
+        // side, and only a removal deletes a node's files.
+        let mut rules = vec!["P /etc/.client_data/*".to_string()];
+        let mut needs = Vec::new();
         for t in &g.targets {
             let hosts = format!("{}/etc/.client_data/hosts.{}", g.location, t.nim);
             if facts.file(&hosts) {
+                needs.push(hosts);
                 rules.push(format!("+ /etc/.client_data/*.{}", escape(&t.nim)));
             } else {
                 self.fail(
@@ -316,7 +336,7 @@ impl Planner {
             // sharedinstall=sns backups: <shared_root>/<SN>_<image>/, one per SN.
             rules.push(format!("- /*_{}/", escape(image)));
         }
-        self.whole_tree(g, facts, Role::SharedRoot, "shared_root", rules);
+        self.whole_tree(g, facts, Role::SharedRoot, "shared_root", rules, needs);
     }
 
     fn allocate(&mut self, g: &Group<'_>, facts: &dyn Facts) {

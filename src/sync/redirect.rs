@@ -1,6 +1,10 @@
 //! The mount redirection mkdsklsnode makes for an external NFS server, checked and completed:
 //! `nodename` of `/` and `/usr`, the server's hosts entry, and `SPOT`/`ROOT`/`NIM_HOSTS` in `.info`.
 
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::context::Sysroot;
@@ -28,6 +32,9 @@ pub struct Edit {
 pub struct Redirected {
     pub edits: Vec<Edit>,
     pub failed: Vec<NodeFailure>,
+    /// The files read (paths on the SN): they exist, so their directories are not empty,
+    /// which the planner needs to know and need not ask the file system again.
+    pub read: Vec<String>,
 }
 
 /// Plans and (unless `dry_run`) applies the edits; `say` gets one line per file.
@@ -39,7 +46,11 @@ pub fn run(
     dry_run: bool,
     say: &mut dyn FnMut(String),
 ) -> Redirected {
-    let (edits, mut failed) = plan(sysroot, tftpdir, targets, servers);
+    let Planned {
+        edits,
+        mut failed,
+        read,
+    } = plan_all(sysroot, tftpdir, targets, servers);
     for e in &edits {
         if dry_run {
             say(format!("{}: would edit {} ({})", e.node, e.path, e.what));
@@ -52,7 +63,11 @@ pub fn run(
             say(format!("{}: edited {} ({})", e.node, e.path, e.what));
         }
     }
-    Redirected { edits, failed }
+    Redirected {
+        edits,
+        failed,
+        read,
+    }
 }
 
 /// The edits the targets need; nodes whose files are missing or malformed fail.
@@ -62,30 +77,85 @@ pub fn plan(
     targets: &[Target],
     servers: &Servers,
 ) -> (Vec<Edit>, Vec<NodeFailure>) {
-    let mut edits = Vec::new();
-    let mut failed = Vec::new();
+    let planned = plan_all(sysroot, tftpdir, targets, servers);
+    (planned.edits, planned.failed)
+}
+
+/// What [`plan`] finds, with the files it read.
+struct Planned {
+    edits: Vec<Edit>,
+    failed: Vec<NodeFailure>,
+    read: Vec<String>,
+}
+
+/// Below this many targets, reading in one thread is as fast as starting several.
+const PARALLEL_FROM: usize = 512;
+
+/// Reads the targets' files in a few threads (each node's files are its own; the work is
+/// two or three small files per node, mostly system calls), the results in target order.
+fn plan_all(sysroot: &Sysroot, tftpdir: &str, targets: &[Target], servers: &Servers) -> Planned {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if threads < 2 || targets.len() < PARALLEL_FROM {
+        return plan_part(sysroot, tftpdir, targets, servers);
+    }
+    let chunk = targets.len().div_ceil(threads);
+    let parts: Vec<Planned> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || plan_part(sysroot, tftpdir, part, servers)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut planned = Planned {
+        edits: Vec::new(),
+        failed: Vec::new(),
+        read: Vec::with_capacity(targets.len() * 3),
+    };
+    for mut p in parts {
+        planned.edits.append(&mut p.edits);
+        planned.failed.append(&mut p.failed);
+        planned.read.append(&mut p.read);
+    }
+    planned
+}
+
+fn plan_part(sysroot: &Sysroot, tftpdir: &str, targets: &[Target], servers: &Servers) -> Planned {
+    let mut planned = Planned {
+        edits: Vec::new(),
+        failed: Vec::new(),
+        read: Vec::with_capacity(targets.len() * 3),
+    };
+    let mut buf = Vec::new();
     for t in targets {
         let edits_of = match servers.get(&t.server) {
-            Some(server) => node_edits(sysroot, tftpdir, t, &server.address),
+            Some(server) => node_edits(sysroot, tftpdir, t, &server.address, &mut buf),
             None => Err(format!("server {} is not resolved", t.server)),
         };
         match edits_of {
-            Ok(mut e) => edits.append(&mut e),
-            Err(message) => failed.push(NodeFailure {
+            Ok((mut e, read)) => {
+                planned.edits.append(&mut e);
+                planned.read.extend(read);
+            }
+            Err(message) => planned.failed.push(NodeFailure {
                 node: t.node.clone(),
                 message,
             }),
         }
     }
-    (edits, failed)
+    planned
 }
 
+/// A node's edits and the files read to find them.
 fn node_edits(
     sysroot: &Sysroot,
     tftpdir: &str,
     t: &Target,
     server: &ServerAddress,
-) -> Result<Vec<Edit>, String> {
+    buf: &mut Vec<u8>,
+) -> Result<(Vec<Edit>, Vec<String>), String> {
     let (fs_path, hosts_path) = match &t.root {
         RootKind::Own(r) => (
             format!("{}/{}/etc/filesystems", r.location, t.nim),
@@ -97,7 +167,7 @@ fn node_edits(
         ),
     };
     let mut edits = Vec::new();
-    let text = read(sysroot, &fs_path)?;
+    let text = read(sysroot, &fs_path, buf)?;
     if let Some(content) =
         filesystems::redirect(&text, &server.host).map_err(|e| format!("{fs_path}: {e}"))?
     {
@@ -109,8 +179,9 @@ fn node_edits(
         ));
     }
     // A server given by address has no name to add to the hosts file.
+    let mut read_files = vec![fs_path];
     if server.host != server.ip {
-        let text = read(sysroot, &hosts_path)?;
+        let text = read(sysroot, &hosts_path, buf)?;
         if let Some(content) = hosts::ensure_entry(&text, &server.ip, &server.host) {
             edits.push(edit(
                 t,
@@ -119,10 +190,11 @@ fn node_edits(
                 content,
             ));
         }
+        read_files.push(hosts_path);
     }
     if matches!(t.root, RootKind::Own(_)) {
         let path = info_file(sysroot, tftpdir, t)?;
-        let text = read(sysroot, &path)?;
+        let text = read(sysroot, &path, buf)?;
         if let Some(content) =
             info::redirect(&text, &server.host, &server.ip).map_err(|e| format!("{path}: {e}"))?
         {
@@ -133,8 +205,9 @@ fn node_edits(
                 content,
             ));
         }
+        read_files.push(path);
     }
-    Ok(edits)
+    Ok((edits, read_files))
 }
 
 fn edit(t: &Target, path: &str, what: String, content: String) -> Edit {
@@ -169,10 +242,31 @@ fn info_file(sysroot: &Sysroot, tftpdir: &str, t: &Target) -> Result<String, Str
     ))
 }
 
-fn read(sysroot: &Sysroot, path: &str) -> Result<String, String> {
-    std::fs::read(sysroot.local(path))
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .map_err(|e| format!("cannot read {path}: {e}"))
+fn read(sysroot: &Sysroot, path: &str, buf: &mut Vec<u8>) -> Result<String, String> {
+    read_text(&sysroot.local(path), buf).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// A small file's text (invalid UTF-8 replaced), read through `buf`, which is reused from file
+/// to file: `std::fs::read` asks for each file's size first, one system call more per file,
+/// and planning reads two or three files per node.
+fn read_text(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    if buf.len() < 16 * 1024 {
+        buf.resize(16 * 1024, 0);
+    }
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
 }
 
 /// Writes an edit atomically (see [`crate::atomic`]): a crash leaves the old or the new file.

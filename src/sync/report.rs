@@ -327,6 +327,7 @@ mod tests {
                 reason: "planned only".into(),
             },
             covers: Vec::new(),
+            needs: Vec::new(),
         }
     }
 

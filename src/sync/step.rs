@@ -37,6 +37,11 @@ pub struct Step {
     /// succeeded, they are published in the server's exports.
     #[serde(skip)]
     pub covers: Vec<Published>,
+    /// Paths of this host the copy is for (a client's directory, a shared_root client's
+    /// `.client_data` hosts file): one that vanished while the step ran (NIM removing the
+    /// client) fails it, the server's copy being kept.
+    #[serde(skip)]
+    pub needs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -105,7 +105,7 @@ impl<'a> Expander<'a> {
 
     /// The same expander with a smaller name limit (the fuzz tests explore the limit's paths
     /// without generating a million names each time).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn with_limit(mut self, limit: usize) -> Expander<'a> {
         self.limit = limit;
         self
@@ -314,6 +314,17 @@ impl<'a> Expander<'a> {
         }
     }
 
+    /// Refuses an atom once it has generated more names (with those missing) than the limit.
+    fn within_limit(&self, generated: usize, atom: &str) -> Result<(), NodeRangeError> {
+        if generated + self.missing.len() > self.limit {
+            return Err(NodeRangeError::TooLarge {
+                atom: atom.to_string(),
+                limit: self.limit,
+            });
+        }
+        Ok(())
+    }
+
     /// `pre[spec]post`: the first bracket becomes a plain range (`cn[001-100]` → `cn001-cn100`),
     /// further brackets are expanded for each result.
     fn brackets(
@@ -364,15 +375,11 @@ impl<'a> Expander<'a> {
                 for prefix in generated {
                     out.extend(self.atom(&format!("{prefix}{ending}"), verify, generic)?);
                     // Each bracket multiplies: `a[1-2]` repeated 40 times is 2^40 names.
-                    if out.len() + self.missing.len() > self.limit {
-                        return Err(NodeRangeError::TooLarge {
-                            atom: atom.to_string(),
-                            limit: self.limit,
-                        });
-                    }
+                    self.within_limit(out.len(), atom)?;
                 }
             } else {
                 out.extend(generated);
+                self.within_limit(out.len(), atom)?;
             }
         }
         Ok(Some(out))
@@ -408,6 +415,7 @@ impl<'a> Expander<'a> {
         let mut out = Vec::new();
         for n in limited_range(&start, &end_text, atom, self.limit)? {
             out.extend(self.atom(&format!("{pref}{n}{suf}"), verify, generic)?);
+            self.within_limit(out.len(), atom)?;
         }
         Ok(out)
     }
@@ -454,6 +462,9 @@ impl<'a> Expander<'a> {
                 let mut out = Vec::new();
                 for n in limited_range(l[i], r[i], atom, self.limit)? {
                     out.extend(self.atom(&format!("{prefix}{n}{suffix}"), verify, generic)?);
+                    // Each name may itself be a range (`a1-a[1-3]9` holds ranges in ranges):
+                    // the limit holds for the whole atom, not per level.
+                    self.within_limit(out.len(), atom)?;
                 }
                 return Ok(out);
             }
@@ -725,6 +736,20 @@ mod tests {
         assert!(matches!(x("é[1-2]"), Err(NodeRangeError::Unknown(_))));
         let long = format!("{}[1-999]", "n".repeat(300));
         assert_eq!(x(&long), Err(NodeRangeError::Unknown(vec![long.clone()])));
+    }
+
+    #[test]
+    fn ranges_inside_ranges_stop_at_the_limit() {
+        // `node001-node[1-3]010` is `node001-node1010-node001-node3010`: 2001 ranges of about
+        // 2000 names each, found slow by the fuzz run; refused as soon as the limit is passed.
+        let list = nodelist();
+        let mut small = Expander::new(&list, None).with_limit(5000);
+        let started = std::time::Instant::now();
+        let err = small.expand("node001-node[1-3]010").unwrap_err();
+        assert!(matches!(err, NodeRangeError::TooLarge { .. }), "{err}");
+        // A hang guard, not a speed target: before the limit held per atom, this took minutes
+        // in a debug build (two million names generated, then refused).
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod doctor;
 mod exports;
 mod extnfs_exports;
+mod faults;
 mod harness;
 mod import_cycles;
 mod install;

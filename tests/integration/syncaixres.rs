@@ -22,7 +22,7 @@ const PAGE: u64 = 64 << 20;
 /// runs in these tests (exports.rs serves them for real), so the reload does nothing.
 const EXPORTS: &str = "[server.nfs1.exports]\nkind = \"ganesha\"\n\
                        parts_dir = \"/etc/ganesha/xcat-extnfs-parts\"\nreload = [\"true\"]\n";
-const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
+pub(crate) const GANESHA_CONF: &str = "etc/ganesha/xcat-extnfs.conf";
 
 /// The example cluster in a lab: server `nfs1`, SNs `sn1` (short NIM names) and `sn2`
 /// (`mkdsklsnode -n` names for its non-shared image).
@@ -105,7 +105,7 @@ impl<'l> Cluster<'l> {
     }
 }
 
-fn sn_nodes(sn: &str) -> &'static str {
+pub(crate) fn sn_nodes(sn: &str) -> &'static str {
     match sn {
         "sn1" => "cn001,cn002,cn003,cn004,cn010",
         _ => "cn005,cn006,cn007,cn008",
@@ -634,7 +634,8 @@ fn dry_run_changes_nothing_here_or_there() {
         "{out}"
     );
     assert!(
-        out.stdout.contains("filter: + /cn001/ | + /cn002/ | - /*"),
+        out.stdout
+            .contains("filter: P /* | + /cn001/ | + /cn002/ | - /*"),
         "{out}"
     );
     assert_eq!((digest(c.sn("sn1").root()), digest(c.nfs.root())), before);
@@ -864,14 +865,14 @@ fn a_broken_transfer_leaves_the_servers_copy_whole() {
     );
 }
 
-fn executable(sn: &Sn<'_>, rel: &str, text: &str) -> PathBuf {
+pub(crate) fn executable(sn: &Sn<'_>, rel: &str, text: &str) -> PathBuf {
     let path = sn.write(rel, text);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 
 /// Incompressible bytes from a small deterministic generator.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {

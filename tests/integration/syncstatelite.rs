@@ -155,15 +155,15 @@ fn linuximage_row(name: &str, rootimgdir: &str) -> String {
 
 /// The lab: server `nfs1`, SNs `sn1` and `sn2` with the same images (as xCAT's prsync leaves
 /// them), the server already holding the nodes' persistent data and per-node litetrees.
-struct Cluster<'l> {
+pub(crate) struct Cluster<'l> {
     lab: &'l Lab,
-    nfs: Server<'l>,
+    pub(crate) nfs: Server<'l>,
     sns: BTreeMap<&'static str, Sn<'l>>,
     db: PathBuf,
 }
 
 impl<'l> Cluster<'l> {
-    fn new(lab: &'l Lab, extra: &[(&str, &str)]) -> Cluster<'l> {
+    pub(crate) fn new(lab: &'l Lab, extra: &[(&str, &str)]) -> Cluster<'l> {
         let nfs = lab.server(NFS);
         lab.hosts(&[
             (NFS, nfs.addr()),
@@ -223,7 +223,7 @@ impl<'l> Cluster<'l> {
     }
 
     /// `syncstatelite` on an SN as nodeset's end prescript runs it: NODES, ACTION.
-    fn syncstatelite(&self, sn: &str, nodes: &str) -> Command {
+    pub(crate) fn syncstatelite(&self, sn: &str, nodes: &str) -> Command {
         self.prefixed(sn, nodes, &[])
     }
 
@@ -248,12 +248,12 @@ impl<'l> Cluster<'l> {
         cmd
     }
 
-    fn sync(&self, sn: &str) -> Finished {
+    pub(crate) fn sync(&self, sn: &str) -> Finished {
         self.syncstatelite(sn, sn_nodes(sn)).run_bounded()
     }
 }
 
-fn sn_nodes(sn: &str) -> &'static str {
+pub(crate) fn sn_nodes(sn: &str) -> &'static str {
     match sn {
         "sn1" => "ln001,ln002,ln005",
         _ => "ln003,ln004",

@@ -108,9 +108,9 @@ fn one_step_per_resource_whatever_the_node_count() {
     );
     assert!(p.failed.is_empty());
     let root = rsync(&p.steps[1]);
-    assert_eq!(root.rules.len(), 501);
-    assert_eq!(root.rules[0], "+ /cn001/");
-    assert_eq!(root.rules[500], "- /*");
+    assert_eq!(root.rules.len(), 502);
+    assert_eq!(root.rules[1], "+ /cn001/");
+    assert_eq!(root.rules[501], "- /*");
     assert!(root.delete);
 }
 
@@ -143,7 +143,7 @@ fn missing_or_empty_sources_are_never_synced_with_delete() {
     assert!(matches!(&p.steps[0].kind, StepKind::Refused { reason } if reason.contains("empty")));
     let root = rsync(&p.steps[1]);
     // cn002's directory is not included, so `- /*` protects the server's copy.
-    assert_eq!(root.rules, ["+ /cn001/", "- /*"]);
+    assert_eq!(root.rules, ["P /*", "+ /cn001/", "- /*"]);
     let failed: Vec<&str> = p.failed.iter().map(|f| f.node.as_str()).collect();
     assert_eq!(failed, ["cn001", "cn002", "cn002"]);
 }
@@ -161,11 +161,20 @@ fn shared_root_protects_other_sns_client_data() {
     assert_eq!(
         job.rules,
         [
+            "P /etc/.client_data/*",
             "+ /etc/.client_data/*.cn003",
             "+ /etc/.client_data/*.cn004",
             "- /etc/.client_data/*",
             "- /etc/.client_data_bkup/",
             "- /*_71Bsr/",
+        ]
+    );
+    assert_eq!(
+        sr.needs,
+        [
+            SR.to_string(),
+            format!("{SR}/etc/.client_data/hosts.cn003"),
+            format!("{SR}/etc/.client_data/hosts.cn004"),
         ]
     );
 }
@@ -213,7 +222,7 @@ fn dump_only_when_configured_and_empty_dumps_are_fine() {
     let p = plan(&[t], &files, "[defaults]\ndump = true\n");
     assert_eq!(
         rsync(p.steps.iter().find(|s| s.role == Role::Dump).unwrap()).rules,
-        ["+ /cn001/", "- /*"]
+        ["P /*", "+ /cn001/", "- /*"]
     );
 }
 

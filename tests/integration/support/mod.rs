@@ -26,6 +26,7 @@
 
 mod client;
 mod exec;
+mod faults;
 mod files;
 mod fixtures;
 mod host;
@@ -37,7 +38,8 @@ mod sn;
 mod ssh;
 
 pub use client::Client;
-pub use exec::{wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
+pub use exec::{poll_until, wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
+pub use faults::{CountingSsh, LAB_HUNG_SERVER_SECONDS};
 pub use files::{allocated, assert_same, copy_tree, digest};
 pub use fixtures::{example_db, fixtures_bin, root};
 pub use host::{Host, Tree};

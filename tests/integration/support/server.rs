@@ -28,7 +28,7 @@ const GANESHA_TOOLS: &[(&str, &str)] = &[("ganesha.nfsd", "nfs-ganesha, nfs-gane
 /// for the kernel NFS server's `exportfs` (fixtures/server-bin), which the lab does not run. Its `/run` is `run` of its tree, which starts with
 /// only `run/sshd`. sshd listens on [`Server::addr`], port 22.
 pub struct Server<'l> {
-    lab: &'l Lab,
+    pub(super) lab: &'l Lab,
     name: String,
     index: usize,
     addr: Ipv4Addr,
@@ -36,10 +36,10 @@ pub struct Server<'l> {
     /// The root namespace's end of the server's link to the lab bridge.
     veth: String,
     root: PathBuf,
-    state: PathBuf,
+    pub(super) state: PathBuf,
     /// `sleep infinity` inside the server's namespaces, which keeps the mount namespace.
-    anchor: Daemon,
-    sshd: Option<Daemon>,
+    pub(super) anchor: Daemon,
+    pub(super) sshd: Option<Daemon>,
 }
 
 impl<'l> Server<'l> {
@@ -120,7 +120,7 @@ impl<'l> Server<'l> {
     }
 
     /// Waits until `daemon` accepts connections on `port`; panics with its log if it exits.
-    fn await_listener(&self, mut daemon: Daemon, port: u16) -> Daemon {
+    pub(super) fn await_listener(&self, mut daemon: Daemon, port: u16) -> Daemon {
         let what = format!("{} on {}:{port}", daemon.log().display(), self.addr);
         wait_until(&what, START_LIMIT, || {
             daemon.assert_running();
