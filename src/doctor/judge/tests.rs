@@ -475,6 +475,7 @@ fn step(role: Role, nodes: &[&str]) -> Step {
         nodes: names(nodes),
         kind: StepKind::Allocate { dirs: Vec::new() },
         covers: Vec::new(),
+        needs: Vec::new(),
     }
 }
 
