@@ -5,6 +5,8 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// A command line built from separate arguments.
 #[derive(Clone, Debug)]
@@ -14,6 +16,8 @@ pub struct Cmd {
     env: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
     dir: Option<std::path::PathBuf>,
+    /// Counts the runs of this command that started (see [`Cmd::tally`]).
+    tally: Option<Arc<AtomicUsize>>,
 }
 
 /// What a finished child printed, and how it ended.
@@ -89,6 +93,22 @@ impl Cmd {
             env: Vec::new(),
             stdin: None,
             dir: None,
+            tally: None,
+        }
+    }
+
+    /// Adds one to `counter` each time this command starts (a run that could not start the
+    /// program is not counted).
+    pub fn tally(mut self, counter: Arc<AtomicUsize>) -> Cmd {
+        self.tally = Some(counter);
+        self
+    }
+
+    /// Counts one start of this command, for a caller that spawned it itself from
+    /// [`Cmd::program`] and [`Cmd::arguments`].
+    pub fn started(&self) {
+        if let Some(t) = &self.tally {
+            t.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -166,6 +186,7 @@ impl Cmd {
                 command: self.display(),
                 source,
             })?;
+        self.started();
         Ok(Output {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -2,6 +2,8 @@
 //! host keys checked, every word quoted), or locally when its file system is mounted here.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::config::{ServerConfig, TransportKind};
 use crate::process::{quote_words, Cmd};
@@ -150,6 +152,8 @@ pub struct Remote {
     transport: Transport,
     /// The control socket of this run's shared connection (opened by the connection-sharing module, sshmux).
     control: Option<PathBuf>,
+    /// Commands run on the server over ssh so far (clones count together; rsync not counted).
+    commands: Arc<AtomicUsize>,
 }
 
 impl Remote {
@@ -188,6 +192,7 @@ impl Remote {
             name: config.name.clone(),
             transport,
             control: None,
+            commands: Arc::default(),
         })
     }
 
@@ -250,11 +255,18 @@ impl Remote {
                 .args(options)
                 .args(self.shared_connection_options())
                 .arg(host)
-                .arg(quote_words(argv.iter().map(AsRef::as_ref))),
+                .arg(quote_words(argv.iter().map(AsRef::as_ref)))
+                .tally(self.commands.clone()),
             Transport::Local { .. } => {
                 Cmd::new(argv[0].as_ref()).args(argv[1..].iter().map(AsRef::as_ref))
             }
         }
+    }
+
+    /// How many commands built by [`Remote::command`] (and [`Remote::script`]) ran over ssh
+    /// so far; 0 for a locally mounted server. rsync runs are not counted.
+    pub fn commands_run(&self) -> usize {
+        self.commands.load(Ordering::Relaxed)
     }
 
     /// A POSIX sh script run on the server with `args` as `$1`, `$2`...: the script text is
@@ -583,6 +595,23 @@ mod tests {
                 .as_deref(),
             Some("Connection reset by 10.0.0.9 port 22")
         );
+    }
+
+    #[test]
+    fn commands_run_over_ssh_are_counted_by_every_clone() {
+        // A remote shell that runs nothing on any server: `sh -c true ...`.
+        let r = Remote::with_rsh(&ssh_server(), Some("sh -c true")).unwrap();
+        let clone = r.clone();
+        let built = r.command(&["ls"]);
+        assert_eq!(r.commands_run(), 0, "built, not run");
+        built.run_checked().unwrap();
+        clone.script("exit 0", &["a"]).run_checked().unwrap();
+        assert_eq!((r.commands_run(), clone.commands_run()), (2, 2));
+        let local = "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"/\"\n";
+        let c = Config::parse(local, std::path::Path::new("t")).unwrap();
+        let l = Remote::new(&c.server("nfs1")).unwrap();
+        l.command(&["true"]).run_checked().unwrap();
+        assert_eq!(l.commands_run(), 0, "not over ssh");
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct Link {
     /// ssh connections the run opened to the server: 1 when shared; `None` when each command
     /// opened its own (one per rsync or remote command).
     pub connections: Option<u32>,
+    /// Commands run on the server over ssh in this run, rsync not counted; known at its end
+    /// (see [`crate::remote::Remote::commands_run`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commands: Option<usize>,
     /// Why the connection is not shared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -44,7 +48,8 @@ pub struct Link {
 }
 
 impl Link {
-    /// The line a run logs for this server.
+    /// The line a run logs for this server: at its start how it is reached, at its end (with
+    /// [`Link::commands`] known) also how many remote commands it ran.
     pub fn line(&self) -> String {
         if self.unreachable.is_some() {
             return format!(
@@ -52,7 +57,7 @@ impl Link {
                 self.server
             );
         }
-        match (&self.note, self.connections) {
+        let how = match (&self.note, self.connections) {
             (None, Some(n)) => format!(
                 "{}: {n} ssh connection, shared by every command of this run",
                 self.server
@@ -62,6 +67,10 @@ impl Link {
                 self.server,
                 note.as_deref().unwrap_or("connection sharing is off")
             ),
+        };
+        match self.commands {
+            Some(n) => format!("{how}; {n} remote command(s) besides rsync"),
+            None => how,
         }
     }
 }
@@ -108,6 +117,7 @@ impl Multiplexer {
                         server,
                         shared: true,
                         connections: Some(1),
+                        commands: None,
                         note: None,
                         unreachable: None,
                     }
@@ -116,6 +126,7 @@ impl Multiplexer {
                     server,
                     shared: false,
                     connections: None,
+                    commands: None,
                     note: Some(note),
                     unreachable,
                 },
@@ -472,6 +483,7 @@ mod tests {
             server: "nfs1".into(),
             shared: true,
             connections: Some(1),
+            commands: None,
             note: None,
             unreachable: None,
         };
@@ -483,8 +495,17 @@ mod tests {
             note: Some("RSYNC_RSH sets its own ControlPath".into()),
             shared: false,
             connections: None,
-            ..shared
+            ..shared.clone()
         };
         assert!(separate.line().contains("per command: RSYNC_RSH"));
+        let counted = Link {
+            commands: Some(4),
+            ..shared
+        };
+        assert_eq!(
+            counted.line(),
+            "nfs1: 1 ssh connection, shared by every command of this run; \
+             4 remote command(s) besides rsync"
+        );
     }
 }

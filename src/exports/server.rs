@@ -34,6 +34,7 @@ impl Lock {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| spawn_error(remote, &cmd, source))?;
+        cmd.started();
         let stdin = child.stdin.take();
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut line = String::new();

@@ -293,6 +293,7 @@ fn rsync_output(text: &str) -> usize {
 
 fn script_output(text: &str) -> usize {
     size(&crate::scripts::FileReport::parse(text))
+        + size(&crate::scripts::allocation_reports(text, 3))
 }
 
 /// Every fuzz target.
@@ -425,6 +426,7 @@ pub(crate) const REGRESSIONS: &[(&str, &[u8])] = &[
     ("noderange", "é[1-2]".as_bytes()),
     // A range whose end holds a bracket: found slow by the 200000-input run.
     ("noderange", b"node001-node[1-3]010,cn1+3"),
+    ("noderange", b"cn[655350yes1-12]a[1-212]a[1-212]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[112]a[1-2%]"),
     // The name limit held per atom only: many `+N` atoms generated millions of names.
     (
         "noderange",

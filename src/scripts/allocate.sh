@@ -1,9 +1,15 @@
 # shellcheck shell=sh
-# Server-side: stdin lines `size mode uid gid path`, sorted so that the files of one size, mode
-# and owner follow each other. A missing file is created as a hole of its size straight under
-# its name (a sparse file is complete the moment it exists); an existing one is only compared.
-# Processes: one `mkdir -p` in all, then per group of size, mode and owner one `find` for the
-# existing files, one creation, one `find` to check it, one `chmod` and one `chown`.
+# Server-side: the paging files of several resources in one run. stdin: per resource a line
+# `resource TAG` (TAG a word), then its files' lines `size mode uid gid path`, sorted so that
+# the files of one size, mode and owner follow each other. A missing file is created as a hole
+# of its size straight under its name (a sparse file is complete the moment it exists); an
+# existing one is only compared.
+# stdout: per resource `resource TAG`, a line per file (`created PATH`, `differs PATH (...)`,
+# `error PATH`), then `end TAG` once the resource is done: a resource without its `end` line
+# was not finished.
+# Processes: one `mkdir -p` in all, then per resource and group of size, mode and owner one
+# `find` for the existing files, one creation, one `find` to check it, one `chmod` and one
+# `chown`.
 LC_ALL=C
 export LC_ALL
 nl='
@@ -112,6 +118,10 @@ END
 all=
 dirs=
 while read -r size mode uid gid path; do
+    if [ "$size" = resource ]; then
+        all="${all}resource $mode$nl"
+        continue
+    fi
     [ -n "$path" ] || continue
     all="$all$size $mode $uid:$gid $path$nl"
     [ -e "$path" ] || dirs="$dirs${path%/*}$nl"
@@ -125,19 +135,34 @@ if [ -n "$dirs" ]; then
     IFS=$ifs
 fi
 
+# Handles the group gathered so far, and ends resource $tag when $1 is `end`.
+flush() {
+    # shellcheck disable=SC2086
+    [ -z "$key" ] || group $key
+    key=
+    group=
+    if [ "$1" = end ] && [ -n "$tag" ]; then
+        echo "end $tag"
+    fi
+}
+
 key=
 group=
+tag=
 while read -r size mode owner path; do
+    if [ "$size" = resource ]; then
+        flush end
+        tag=$mode
+        echo "resource $tag"
+        continue
+    fi
     [ -n "$path" ] || continue
     if [ "$size $mode $owner" != "$key" ]; then
-        # shellcheck disable=SC2086
-        [ -z "$key" ] || group $key
+        flush
         key="$size $mode $owner"
-        group=
     fi
     group="$group$path$nl"
 done <<END
 $all
 END
-# shellcheck disable=SC2086
-[ -z "$key" ] || group $key
+flush end

@@ -4,8 +4,8 @@
 //! Every script takes user values only as positional parameters or on standard input, never
 //! spliced into its text (see [`crate::remote::Remote::script`]).
 
-/// Creates missing paging files as sparse files; stdin lines `size mode uid gid path`, as
-/// [`allocation_input`] writes them.
+/// Creates missing paging files as sparse files, for several resources in one run; stdin and
+/// stdout as [`allocation_input`] writes and [`allocation_reports`] reads them.
 pub const ALLOCATE: &str = include_str!("allocate.sh");
 /// Deletes nodes' data; stdin lines `dir PATH` or `files DIR SUFFIX`.
 pub const REMOVE: &str = include_str!("remove.sh");
@@ -47,13 +47,50 @@ pub struct Allocation {
     pub path: String,
 }
 
-/// [`ALLOCATE`]'s standard input: files of one size, mode and owner next to each other, so
-/// that the script handles each such group with a fixed number of processes.
-pub fn allocation_input(mut files: Vec<Allocation>) -> String {
-    files.sort();
-    files
-        .iter()
-        .map(|f| format!("{} {:o} {} {} {}\n", f.size, f.mode, f.uid, f.gid, f.path))
+/// [`ALLOCATE`]'s standard input for the files of several resources: per resource a line
+/// `resource N` (N its index in `resources`), then its files as `size mode uid gid path`,
+/// those of one size, mode and owner next to each other, so that the script handles each
+/// such group with a fixed number of processes.
+pub fn allocation_input(resources: Vec<Vec<Allocation>>) -> String {
+    let mut out = String::new();
+    for (n, mut files) in resources.into_iter().enumerate() {
+        files.sort();
+        out.push_str(&format!("resource {n}\n"));
+        for f in files {
+            out.push_str(&format!(
+                "{} {:o} {} {} {}\n",
+                f.size, f.mode, f.uid, f.gid, f.path
+            ));
+        }
+    }
+    out
+}
+
+/// What [`ALLOCATE`] reported for each of the `count` resources [`allocation_input`] gave it,
+/// in their order: the lines between `resource N` and `end N` as a [`FileReport`], `None`
+/// for a resource whose `end N` never came (the script stopped before finishing it). Lines
+/// outside a resource, or of a resource not asked for, are not counted.
+pub fn allocation_reports(stdout: &str, count: usize) -> Vec<Option<FileReport>> {
+    let index = |tag: &str| tag.parse::<usize>().ok().filter(|n| *n < count);
+    let mut text = vec![String::new(); count];
+    let mut finished = vec![false; count];
+    let mut current = None;
+    for line in stdout.lines() {
+        if let Some(tag) = line.strip_prefix("resource ") {
+            current = index(tag);
+        } else if let Some(tag) = line.strip_prefix("end ") {
+            if let Some(n) = index(tag).filter(|n| current == Some(*n)) {
+                finished[n] = true;
+            }
+            current = None;
+        } else if let Some(n) = current {
+            text[n].push_str(line);
+            text[n].push('\n');
+        }
+    }
+    text.iter()
+        .zip(finished)
+        .map(|(t, done)| done.then(|| FileReport::parse(t)))
         .collect()
 }
 
@@ -158,29 +195,36 @@ mod tests {
         assert!(listed("", &asked).is_empty());
     }
 
-    fn allocate_in(dir: &std::path::Path, path: &str) -> FileReport {
-        let file = |size, mode, name: &str| Allocation {
-            size,
-            mode,
-            uid: 0,
-            gid: 0,
-            path: format!("{}/{name}", dir.display()),
-        };
-        let uid = |f: Allocation| {
-            // Our own ids, so that chown works without root.
-            let me = std::fs::metadata(dir).map(|m| {
+    /// Runs [`ALLOCATE`] with `PATH` set to `path` on `resources` (each file relative to `dir`,
+    /// of our own ids so that chown works without root).
+    fn allocate(
+        dir: &std::path::Path,
+        path: &str,
+        resources: &[&[(u64, u32, &str)]],
+    ) -> Vec<Option<FileReport>> {
+        let (uid, gid) = std::fs::metadata(dir)
+            .map(|m| {
                 use std::os::unix::fs::MetadataExt;
                 (m.uid(), m.gid())
-            });
-            let (uid, gid) = me.unwrap();
-            Allocation { uid, gid, ..f }
-        };
-        let input = allocation_input(vec![
-            uid(file(1 << 20, 0o600, "b/n 2")),
-            uid(file(4096, 0o644, "a/n1")),
-            uid(file(1 << 20, 0o600, "a/n3")),
-            uid(file(1 << 20, 0o640, "c/n4")),
-        ]);
+            })
+            .unwrap();
+        let input = allocation_input(
+            resources
+                .iter()
+                .map(|files| {
+                    files
+                        .iter()
+                        .map(|&(size, mode, name)| Allocation {
+                            size,
+                            mode,
+                            uid,
+                            gid,
+                            path: format!("{}/{name}", dir.display()),
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
         let sh = crate::process::find_program("sh").unwrap();
         let out = crate::process::Cmd::new(sh)
             .args(["-c", ALLOCATE, "extnfs"])
@@ -188,7 +232,17 @@ mod tests {
             .stdin_bytes(input)
             .run_checked()
             .unwrap();
-        FileReport::parse(&out.stdout)
+        allocation_reports(&out.stdout, resources.len())
+    }
+
+    fn allocate_in(dir: &std::path::Path, path: &str) -> FileReport {
+        let files: &[(u64, u32, &str)] = &[
+            (1 << 20, 0o600, "b/n 2"),
+            (4096, 0o644, "a/n1"),
+            (1 << 20, 0o600, "a/n3"),
+            (1 << 20, 0o640, "c/n4"),
+        ];
+        allocate(dir, path, &[files]).remove(0).unwrap()
     }
 
     #[test]
@@ -265,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn allocation_input_groups_size_mode_and_owner() {
+    fn allocation_input_groups_size_mode_and_owner_per_resource() {
         let f = |size, mode, path: &str| Allocation {
             size,
             mode,
@@ -274,11 +328,77 @@ mod tests {
             path: path.into(),
         };
         let text = allocation_input(vec![
-            f(2, 0o600, "/b"),
-            f(1, 0o644, "/c"),
-            f(2, 0o600, "/a"),
+            vec![f(2, 0o600, "/b"), f(1, 0o644, "/c"), f(2, 0o600, "/a")],
+            vec![],
+            vec![f(1, 0o600, "/d")],
         ]);
-        assert_eq!(text, "1 644 0 0 /c\n2 600 0 0 /a\n2 600 0 0 /b\n");
+        assert_eq!(
+            text,
+            "resource 0\n1 644 0 0 /c\n2 600 0 0 /a\n2 600 0 0 /b\n\
+             resource 1\nresource 2\n1 600 0 0 /d\n"
+        );
+    }
+
+    #[test]
+    fn allocation_reports_belong_to_their_own_resource() {
+        let out = "stray /x\nresource 0\ncreated /p/a\nerror /p/b\nend 0\n\
+                   resource 1\nend 1\n\
+                   resource 2\ndiffers /q/c (1 bytes, SN has 2)\ncreated /q/d\nend 2\n\
+                   resource 9\ncreated /z\nend 9\n\
+                   resource 3\ncreated /r/e\n";
+        let got = allocation_reports(out, 5);
+        let report = |changed, differs: &[&str], errors: &[&str]| {
+            Some(FileReport {
+                changed,
+                differs: differs.iter().map(|s| s.to_string()).collect(),
+                errors: errors.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        assert_eq!(
+            got,
+            [
+                report(1, &[], &["/p/b"]),
+                report(0, &[], &[]),
+                report(1, &["/q/c (1 bytes, SN has 2)"], &[]),
+                // Started, never ended: the script stopped in it.
+                None,
+                // Never started.
+                None,
+            ]
+        );
+        // An `end` of another resource does not finish the current one.
+        assert_eq!(
+            allocation_reports("resource 0\nend 1\nresource 1\nend 1\n", 2),
+            [None, report(0, &[], &[])]
+        );
+        assert_eq!(allocation_reports("", 1), [None]);
+    }
+
+    #[test]
+    fn one_resource_failing_leaves_the_others_of_the_run_reported_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // A file where resource 1 wants its node's directory: its file cannot be created.
+        std::fs::write(dir.join("blocked"), b"").unwrap();
+        let path = std::env::var("PATH").unwrap();
+        let got = allocate(
+            dir,
+            &path,
+            &[
+                &[(4096, 0o600, "p/n1"), (8192, 0o600, "p/n2")],
+                &[(4096, 0o600, "blocked/n3")],
+                &[(4096, 0o600, "q/n4")],
+            ],
+        );
+        let got: Vec<FileReport> = got.into_iter().map(Option::unwrap).collect();
+        assert_eq!((got[0].changed, got[0].errors.len()), (2, 0), "{got:?}");
+        assert_eq!(
+            got[1].errors,
+            [format!("{}/blocked/n3", dir.display())],
+            "{got:?}"
+        );
+        assert_eq!((got[2].changed, got[2].errors.len()), (1, 0), "{got:?}");
+        assert_eq!(std::fs::metadata(dir.join("q/n4")).unwrap().len(), 4096);
     }
 
     #[test]

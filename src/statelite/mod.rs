@@ -235,7 +235,7 @@ pub fn run(
     if !opts.dry_run {
         stamps(ctx, opts, &targets, &servers, &dead, &report, &mut say);
     }
-    close_connections(&mut mux, syslog);
+    report.ssh = close_connections(&mut mux, &servers, syslog, &mut say);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }

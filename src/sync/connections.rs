@@ -1,7 +1,7 @@
 //! The run's shared ssh connections: one master per server opened after the inventory and
 //! closed at the end; both prescripts' runs use these two calls.
 
-use crate::sshmux::Multiplexer;
+use crate::sshmux::{Link, Multiplexer};
 use crate::syslog::Syslog;
 
 use super::execute::DeadServers;
@@ -29,11 +29,26 @@ pub fn share_connections(
     mux
 }
 
-/// Closes the run's shared connections, logging what did not close.
-pub fn close_connections(mux: &mut Multiplexer, syslog: &Syslog) {
+/// Closes the run's shared connections, logging what did not close, and says per server
+/// how it was reached and how many remote commands the run sent it; returns those links
+/// (for the report).
+pub fn close_connections(
+    mux: &mut Multiplexer,
+    servers: &Servers,
+    syslog: &Syslog,
+    say: &mut dyn FnMut(String),
+) -> Vec<Link> {
+    let mut links = mux.links().to_vec();
+    for link in &mut links {
+        link.commands = servers.get(&link.server).map(|s| s.remote.commands_run());
+        if link.unreachable.is_none() {
+            say(link.line());
+        }
+    }
     for problem in mux.close() {
         syslog.warning(&problem);
     }
+    links
 }
 
 #[cfg(test)]
@@ -138,7 +153,13 @@ mod tests {
         );
         let error = ran.done[0].result.error.as_deref().unwrap();
         assert_eq!(error, "not run: the server could not be reached");
-        assert!(mux.close().is_empty());
+        let mut end = Vec::new();
+        let links = close_connections(&mut mux, &servers, &syslog, &mut |l| end.push(l));
+        assert_eq!(links[0].commands, Some(0), "{links:?}");
+        assert!(
+            end.is_empty(),
+            "an unreachable server was told at the start: {end:?}"
+        );
         // The probe and the master: one connection attempt, no other.
         let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
         let calls: Vec<&str> = calls.lines().collect();

@@ -86,6 +86,7 @@ pub struct Executor<'a> {
 
 impl Executor<'_> {
     /// Prepares the servers, runs the steps of the reachable ones and fails the others'.
+    /// The paging allocations of one server run together, in one remote command.
     pub fn execute<'p>(&self, steps: &'p [Step], temp_dir: &str) -> Execution<'p> {
         let down = self.prepare(steps, temp_dir);
         let finished = AtomicUsize::new(0);
@@ -93,28 +94,43 @@ impl Executor<'_> {
             .iter()
             .filter(|s| !down.contains_key(&s.server))
             .count();
-        let results = pool::map(steps, self.jobs, |step| {
-            if down.contains_key(&step.server) {
-                return StepResult {
-                    error: Some("not run: the server could not be reached".into()),
-                    ..StepResult::of(step)
-                };
+        let units = units(steps);
+        let results = pool::map(&units, self.jobs, |unit| {
+            let unit: Vec<&Step> = unit.iter().map(|&i| &steps[i]).collect();
+            if down.contains_key(&unit[0].server) {
+                return unit
+                    .iter()
+                    .map(|step| StepResult {
+                        error: Some("not run: the server could not be reached".into()),
+                        ..StepResult::of(step)
+                    })
+                    .collect();
             }
-            let result = self.run_step(step);
+            let results = match unit[0].kind {
+                StepKind::Allocate { .. } => self.run_allocations(&unit),
+                _ => vec![self.run_step(unit[0])],
+            };
             if let Some(progress) = self.progress {
-                let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
-                progress(Progress::Finished {
-                    n,
-                    total,
-                    result: &result,
-                });
+                for result in &results {
+                    let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
+                    progress(Progress::Finished { n, total, result });
+                }
             }
-            result
+            results
         });
+        let mut slots: Vec<Option<StepResult>> = vec![None; steps.len()];
+        for (unit, results) in units.iter().zip(results) {
+            for (&i, result) in unit.iter().zip(results) {
+                slots[i] = Some(result);
+            }
+        }
         let done = steps
             .iter()
-            .zip(results)
-            .map(|(step, result)| Done { step, result })
+            .zip(slots)
+            .map(|(step, result)| Done {
+                step,
+                result: result.unwrap_or_else(|| StepResult::of(step)),
+            })
             .collect();
         let mut down = down;
         for (server, cause) in self.dead.all() {
@@ -192,8 +208,8 @@ impl Executor<'_> {
                 self.rsync(step, job, false, &mut r);
                 self.check_vanished(step, &mut r);
             }
-            (StepKind::Allocate { dirs }, Some(server)) => {
-                self.allocate(server, step, dirs, &mut r)
+            (StepKind::Allocate { .. }, Some(server)) => {
+                self.allocate(server, &[step], std::slice::from_mut(&mut r))
             }
             (StepKind::Remove { entries }, Some(server)) => {
                 self.remove(server, step, entries, &mut r)
@@ -202,6 +218,35 @@ impl Executor<'_> {
         r.ok = r.error.is_none();
         r.seconds = start.elapsed().as_secs_f64();
         r
+    }
+
+    /// Runs the paging allocations `steps` of one server together; one result per step.
+    fn run_allocations(&self, steps: &[&Step]) -> Vec<StepResult> {
+        if let Some(progress) = self.progress {
+            for step in steps {
+                progress(Progress::Started(step));
+            }
+        }
+        let start = Instant::now();
+        let mut results: Vec<StepResult> = steps.iter().map(|s| StepResult::of(s)).collect();
+        let name = &steps[0].server;
+        let error = match (self.dead.cause(name), self.servers.get(name)) {
+            (Some(cause), _) => Some(not_run(&cause)),
+            (None, None) => Some("not a server of this run".to_string()),
+            (None, Some(server)) => {
+                self.allocate(server, steps, &mut results);
+                None
+            }
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        for r in &mut results {
+            if r.error.is_none() {
+                r.error = error.clone();
+            }
+            r.ok = r.error.is_none();
+            r.seconds = seconds;
+        }
+        results
     }
 
     /// Fails a copy whose sources ([`Step::needs`]) vanished from this host while it ran
@@ -320,33 +365,81 @@ impl Executor<'_> {
         }
     }
 
-    /// Creates missing paging files on the server as sparse files of the SN's sizes.
-    fn allocate(&self, server: &Server, step: &Step, dirs: &[String], r: &mut StepResult) {
+    /// Creates missing paging files on the server as sparse files of the SN's sizes: the
+    /// paging steps `steps` of `server` in one run of the allocation script, each step's
+    /// files a resource of their own, so that each outcome goes to its own step's result.
+    fn allocate(&self, server: &Server, steps: &[&Step], results: &mut [StepResult]) {
         let remote = &server.remote;
-        let mut wanted = Vec::new();
-        for dir in dirs {
-            let files = match local_files(&self.sysroot.local(dir)) {
-                Ok(f) => f,
-                Err(e) => {
-                    r.error = Some(format!("cannot list {dir}: {e}"));
-                    return;
-                }
+        let mut resources = Vec::new();
+        let mut asked = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let StepKind::Allocate { dirs } = &step.kind else {
+                continue;
             };
-            for (rel, meta) in files {
-                use std::os::unix::fs::MetadataExt;
-                wanted.push(scripts::Allocation {
-                    size: meta.len(),
-                    mode: meta.mode() & 0o7777,
-                    uid: meta.uid(),
-                    gid: meta.gid(),
-                    path: remote.path(&format!("{dir}/{rel}")),
-                });
+            match wanted_files(self.sysroot, remote, dirs) {
+                Ok(files) => {
+                    resources.push(files);
+                    asked.push(i);
+                }
+                Err(e) => results[i].error = Some(e),
             }
         }
+        if asked.is_empty() {
+            return;
+        }
+        let tag = format!("{}: paging", server.name);
+        let names: Vec<String> = asked
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| format!("resource {n} is {}", steps[i].label))
+            .collect();
         let cmd = remote
             .script(scripts::ALLOCATE, &[] as &[&str])
-            .stdin_bytes(scripts::allocation_input(wanted));
-        self.remote_script(step, &cmd, r);
+            .stdin_bytes(scripts::allocation_input(resources));
+        self.syslog
+            .info(&format!("{tag}: {} ({})", cmd.display(), names.join(", ")));
+        let out = match cmd.run() {
+            Ok(out) => out,
+            Err(e) => {
+                self.syslog.err(&format!("{tag}: {e}"));
+                for &i in &asked {
+                    results[i].error = Some(short(&e));
+                }
+                return;
+            }
+        };
+        for line in out.stdout.lines() {
+            self.syslog.info(&format!("{tag}: {line}"));
+        }
+        let lost = match out.success() {
+            true => None,
+            false => {
+                let e = cmd.failed(out.clone());
+                self.syslog.err(&format!("{tag}: {e}"));
+                let lost = remote.connection_lost(out.code, &out.stderr);
+                if let Some(cause) = &lost {
+                    self.dead.mark(&server.name, cause);
+                }
+                Some((lost, short(&e)))
+            }
+        };
+        let reports = scripts::allocation_reports(&out.stdout, asked.len());
+        for (&i, report) in asked.iter().zip(reports) {
+            let r = &mut results[i];
+            match (report, &lost) {
+                (Some(report), _) => file_report(report, &out.stderr, r),
+                (None, Some((Some(cause), _))) => {
+                    r.error = Some(format!("connection lost: {cause}"))
+                }
+                (None, Some((None, failure))) => r.error = Some(failure.clone()),
+                (None, None) => {
+                    r.error = Some(format!(
+                        "the server's allocation script did not finish this resource{}",
+                        stderr_tail(&out.stderr)
+                    ))
+                }
+            }
+        }
     }
 
     fn remove(&self, server: &Server, step: &Step, entries: &[RemoveEntry], r: &mut StepResult) {
@@ -392,26 +485,7 @@ impl Executor<'_> {
         for line in out.stdout.lines() {
             self.syslog.info(&format!("{tag}: {line}"));
         }
-        let FileReport {
-            changed,
-            differs,
-            errors,
-        } = FileReport::parse(&out.stdout);
-        r.changes += changed;
-        if !differs.is_empty() {
-            r.warning = Some(format!(
-                "{} paging file(s) on the server have another size and were left as they are (a node may be paging to them): {}",
-                differs.len(),
-                differs.join(", ")
-            ));
-        }
-        if !errors.is_empty() {
-            r.error = Some(format!(
-                "failed on the server: {}{}",
-                errors.join(", "),
-                stderr_tail(&out.stderr)
-            ));
-        }
+        file_report(FileReport::parse(&out.stdout), &out.stderr, r);
     }
 
     /// Compares the synced scopes again with `rsync -n`; steps that changed nothing were
@@ -458,6 +532,77 @@ impl Executor<'_> {
             error: r.error,
             items: r.items,
         }
+    }
+}
+
+/// The plan's steps in units of work for the pool, as step indices: each step alone, but the
+/// paging allocations of one server together (at the place of its first).
+fn units(steps: &[Step]) -> Vec<Vec<usize>> {
+    let mut units: Vec<Vec<usize>> = Vec::new();
+    let mut allocations: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        if !matches!(step.kind, StepKind::Allocate { .. }) {
+            units.push(vec![i]);
+            continue;
+        }
+        match allocations.get(step.server.as_str()) {
+            Some(&unit) => units[unit].push(i),
+            None => {
+                allocations.insert(&step.server, units.len());
+                units.push(vec![i]);
+            }
+        }
+    }
+    units
+}
+
+/// The paging files below `dirs` on this host (read under `sysroot`), as the allocation
+/// script wants them on the server.
+fn wanted_files(
+    sysroot: &Sysroot,
+    remote: &Remote,
+    dirs: &[String],
+) -> Result<Vec<scripts::Allocation>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut wanted = Vec::new();
+    for dir in dirs {
+        let files =
+            local_files(&sysroot.local(dir)).map_err(|e| format!("cannot list {dir}: {e}"))?;
+        for (rel, meta) in files {
+            wanted.push(scripts::Allocation {
+                size: meta.len(),
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+                path: remote.path(&format!("{dir}/{rel}")),
+            });
+        }
+    }
+    Ok(wanted)
+}
+
+/// A server-side script's per-file report (`stderr` its standard error) in a step's result:
+/// the files changed, a warning for paging files left as they were, an error for failures.
+fn file_report(report: FileReport, stderr: &str, r: &mut StepResult) {
+    let FileReport {
+        changed,
+        differs,
+        errors,
+    } = report;
+    r.changes += changed;
+    if !differs.is_empty() {
+        r.warning = Some(format!(
+            "{} paging file(s) on the server have another size and were left as they are (a node may be paging to them): {}",
+            differs.len(),
+            differs.join(", ")
+        ));
+    }
+    if !errors.is_empty() {
+        r.error = Some(format!(
+            "failed on the server: {}{}",
+            errors.join(", "),
+            stderr_tail(stderr)
+        ));
     }
 }
 
@@ -561,6 +706,123 @@ mod tests {
         )
         .unwrap();
         ssh
+    }
+
+    /// An ssh that runs the command line it is given here, counting its calls.
+    fn local_ssh(dir: &std::path::Path) -> String {
+        let ssh = dir.join("fake-ssh");
+        std::fs::write(
+            &ssh,
+            format!(
+                "for line; do :; done\necho call >> {calls}\nexec sh -c \"$line\"\n",
+                calls = dir.join("calls").display()
+            ),
+        )
+        .unwrap();
+        format!("sh {}", ssh.display())
+    }
+
+    #[test]
+    fn a_servers_paging_allocations_run_in_one_command_each_reported_apart() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let rsh = local_ssh(dir);
+        let config = Config::default().server("nfs1");
+        let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
+        let server = Server {
+            name: "nfs1".into(),
+            address: ServerAddress {
+                host: "nfs1".into(),
+                ip: "10.0.0.9".into(),
+            },
+            remote: remote.clone(),
+            config,
+        };
+        let servers: Servers = [("nfs1".to_string(), server)].into();
+        // The server's paths are below `srv`, the SN's the same paths below `sn`.
+        let srv = dir.join("srv").display().to_string();
+        let sysroot = Sysroot::new(&dir.join("sn"));
+        let paging = |resource: &str, node: &str| {
+            let d = format!("{srv}/{resource}/{node}");
+            let local = sysroot.local(&d);
+            std::fs::create_dir_all(&local).unwrap();
+            let f = local.join("paging");
+            std::fs::write(&f, vec![0; 4096]).unwrap();
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+            d
+        };
+        let step = |resource: &str, dirs: Vec<String>, nodes: &[&str]| Step {
+            server: "nfs1".into(),
+            role: Role::Paging,
+            resource: resource.into(),
+            location: format!("{srv}/{resource}"),
+            label: format!("paging {resource}"),
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            kind: StepKind::Allocate { dirs },
+            covers: Vec::new(),
+            needs: Vec::new(),
+        };
+        let steps = vec![
+            step(
+                "p1",
+                vec![paging("p1", "cn1"), paging("p1", "cn2")],
+                &["cn1", "cn2"],
+            ),
+            step("dump", Vec::new(), &["cn9"]),
+            step("p2", vec![paging("p2", "cn3")], &["cn3"]),
+            step("p3", vec![paging("p3", "cn4")], &["cn4"]),
+        ];
+        let steps = {
+            let mut steps = steps;
+            steps[1].kind = StepKind::Refused {
+                reason: "not this one".into(),
+            };
+            steps
+        };
+        // p2's directory cannot be made on the server: a file is in its way.
+        std::fs::create_dir_all(format!("{srv}/p2")).unwrap();
+        std::fs::write(format!("{srv}/p2/cn3"), b"").unwrap();
+        assert_eq!(units(&steps), [vec![0, 2, 3], vec![1]]);
+        let syslog = Syslog::disabled();
+        let executor = Executor {
+            servers: &servers,
+            sysroot: &sysroot,
+            syslog: &syslog,
+            rsync: "rsync".into(),
+            jobs: 2,
+            progress: None,
+            dead: DeadServers::default(),
+        };
+        let ran = executor.execute(&steps, &format!("{srv}/.tmp"));
+        let results: Vec<(&str, bool, usize, Option<&str>)> = ran
+            .done
+            .iter()
+            .map(|d| {
+                let r = &d.result;
+                (r.label.as_str(), r.ok, r.changes, r.error.as_deref())
+            })
+            .collect();
+        let blocked = format!("failed on the server: {srv}/p2/cn3/paging");
+        assert_eq!(
+            results,
+            [
+                ("paging p1", true, 2, None),
+                ("paging dump", false, 0, Some("not this one")),
+                ("paging p2", false, 0, Some(blocked.as_str())),
+                ("paging p3", true, 1, None),
+            ]
+        );
+        assert_eq!(
+            std::fs::metadata(format!("{srv}/p3/cn4/paging"))
+                .unwrap()
+                .len(),
+            4096
+        );
+        // The preparation and one allocation.
+        let calls = std::fs::read_to_string(dir.join("calls")).unwrap();
+        assert_eq!(calls.lines().count(), 2, "{calls}");
+        assert_eq!(remote.commands_run(), 2);
     }
 
     #[test]

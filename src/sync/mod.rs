@@ -231,7 +231,7 @@ pub fn run(
     }
     crate::timing::mark("plan lines or execution");
     stages.statelite = lite;
-    let report = Report::new(stages, start.elapsed().as_secs_f64());
+    let mut report = Report::new(stages, start.elapsed().as_secs_f64());
     if !opts.dry_run && !removal {
         let failed = report.failed_nodes();
         let nodes = inv
@@ -249,7 +249,8 @@ pub fn run(
         }
     }
     // The stamps above still use the shared connections.
-    close_connections(&mut mux, syslog);
+    // The report's links again, now with the commands each server was sent.
+    report.ssh = close_connections(&mut mux, &inv.servers, syslog, &mut say);
     crate::timing::mark("report");
     for line in report.failure_lines() {
         say(line);

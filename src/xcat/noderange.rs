@@ -14,6 +14,9 @@ const MAX_RANGE: usize = 1_000_000;
 /// Nesting of parentheses and brackets; each level holds a copy of its text, so this also
 /// bounds memory (a noderange written by a person nests a few levels).
 const MAX_DEPTH: usize = 256;
+/// Steps (atoms expanded) allowed per name of the limit: a range costs about one step per
+/// name, each nested bracket one or two more; four leaves room for any real noderange.
+const STEPS_PER_NAME: usize = 4;
 /// The longest name a bracket, range or `+N` atom may generate from: a host name has at most
 /// 253 characters, and each generated name is about as long as its atom, so this bounds the
 /// memory of an expansion at its name limit.
@@ -34,6 +37,8 @@ pub enum NodeRangeError {
     TooLarge { atom: String, limit: usize },
     #[error("noderange `{0}` nests too deeply")]
     TooDeep(String),
+    #[error("noderange `{0}` takes too many steps to expand (ranges within ranges)")]
+    TooComplex(String),
     #[error(
         "noderange `{0}`: selections by attribute value are not supported; name nodes or groups"
     )]
@@ -85,6 +90,9 @@ pub struct Expander<'a> {
     generated: usize,
     /// The most names one expansion may generate.
     limit: usize,
+    /// Atoms expanded so far: brackets and ranges nested in one another can cost far more
+    /// steps than the names they end with, so the steps have a budget of their own.
+    steps: usize,
 }
 
 impl<'a> Expander<'a> {
@@ -100,6 +108,7 @@ impl<'a> Expander<'a> {
             depth: 0,
             generated: 0,
             limit: MAX_RANGE,
+            steps: 0,
         }
     }
 
@@ -237,6 +246,16 @@ impl<'a> Expander<'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(NodeRangeError::TooDeep(atom.to_string()));
+        }
+        self.steps += 1;
+        if self.steps
+            > self
+                .limit
+                .saturating_mul(STEPS_PER_NAME)
+                .saturating_add(1024)
+        {
+            self.depth -= 1;
+            return Err(NodeRangeError::TooComplex(atom.to_string()));
         }
         let result = self.atom_inner(atom, verify, generic);
         self.depth -= 1;
@@ -750,6 +769,32 @@ mod tests {
         // A hang guard, not a speed target: before the limit held per atom, this took minutes
         // in a debug build (two million names generated, then refused).
         assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+
+    #[test]
+    fn brackets_within_ranges_have_a_step_budget() {
+        // Found by the fuzz run: each `a[112]` re-expands every range before it, so the steps
+        // grow far beyond the names; the budget refuses it instead of running for minutes.
+        let list = nodelist();
+        let atom = format!(
+            "cn[655350yes1-12]a[1-212]a[1-212]{}a[1-2%]",
+            "a[112]".repeat(17)
+        );
+        let err = Expander::new(&list, None)
+            .with_limit(20_000)
+            .expand(&atom)
+            .unwrap_err();
+        assert!(matches!(err, NodeRangeError::TooComplex(_)), "{err}");
+        assert!(err.to_string().contains("too many steps"), "{err}");
+        // A real noderange with nested brackets stays well within it.
+        let names = Expander::new(&list, None)
+            .with_limit(20_000)
+            .expand("r[1-20]n[001-100]")
+            .unwrap_err();
+        assert!(
+            matches!(names, NodeRangeError::Unknown(ref n) if n.len() == 1999),
+            "{names}"
+        );
     }
 
     #[test]

@@ -8,24 +8,19 @@ use std::process::Command;
 
 use crate::support::root;
 
-/// The `[[bin]]` names of Cargo.toml.
+/// The `[[bin]]` names of Cargo.toml that the packages ship: those without
+/// `required-features` (a binary that needs a feature, such as the fuzzing entry point, is
+/// neither built by `cargo build` nor packaged).
 fn binaries() -> BTreeSet<String> {
     let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
-    let mut names = BTreeSet::new();
-    let mut in_bin = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_bin = line == "[[bin]]";
-        } else if let Some(value) = line.strip_prefix("name").filter(|_| in_bin) {
-            let name = value
-                .trim_start()
-                .trim_start_matches('=')
-                .trim()
-                .trim_matches('"');
-            names.insert(name.to_string());
-        }
-    }
-    names
+    let manifest: toml::Table = manifest.parse().unwrap();
+    manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b.get("required-features").is_none())
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn man_pages() -> BTreeSet<String> {

@@ -926,19 +926,36 @@ fn a_run_opens_one_ssh_connection_per_server_and_leaves_no_master_behind() {
         assert!(procs.is_empty(), "still running: {procs:?}\n{out}");
         (out, logins)
     };
-    // Initial sync: rsyncs, allocation, verification and exports over one connection.
+    // Initial sync: rsyncs, allocation, verification and exports over one connection. Its
+    // remote commands besides rsync: the preparation, one allocation for both paging
+    // resources, the exports' and the stamps'.
     let (out, logins) = run(None);
     out.assert_success();
     assert_eq!(logins, 1, "{out}");
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         json["ssh"],
-        serde_json::json!([{"server": "nfs1", "shared": true, "connections": 1}])
+        serde_json::json!([{"server": "nfs1", "shared": true, "connections": 1, "commands": 8}])
     );
     // A resync with nothing to do.
     let (out, logins) = run(None);
     out.assert_success();
     assert_eq!(logins, 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["ssh"][0]["commands"], 5, "{out}");
+    // The run's last lines say it too.
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .env("TMPDIR", &tmp)
+        .run_bounded();
+    out.assert_success();
+    assert!(
+        out.stdout.contains(
+            "syncaixres: nfs1: 1 ssh connection, shared by every command of this run; \
+             5 remote command(s) besides rsync"
+        ),
+        "{out}"
+    );
     // A run whose transfers fail on the server closes its connection all the same.
     let (out, logins) = run(Some("[server.nfs1]\nrsync_path = \"/nonexistent/rsync\"\n"));
     assert_eq!(out.code(), Some(1), "{out}");
