@@ -382,14 +382,8 @@ pub struct DoctorArgs {
     /// The nodes (an xCAT noderange); default: the nodes this host serves.
     #[arg(long, value_name = "NODERANGE")]
     pub nodes: Option<String>,
-    /// Read tables from a dumpxCATdb directory instead of running tabdump.
-    #[arg(long, value_name = "DIR")]
-    pub db: Option<PathBuf>,
-    /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    #[command(flatten)]
+    pub common: CheckupArgs,
     /// Comparisons and server reads at once (default: from the configuration, else 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
@@ -398,14 +392,29 @@ pub struct DoctorArgs {
 /// The arguments of `extnfs status`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: CheckupArgs,
+}
+
+/// The arguments `extnfs doctor` and `extnfs status` share: where they read from, how they print.
+#[derive(Clone, Debug, clap::Args)]
+pub struct CheckupArgs {
     /// Read tables from a dumpxCATdb directory instead of running tabdump.
     #[arg(long, value_name = "DIR")]
     pub db: Option<PathBuf>,
     /// Configuration file (default: $XCAT_EXTNFS_CONFIG, else /etc/xcat/extnfs.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The report as text for the admin or as one JSON document.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+impl CheckupArgs {
+    /// The configuration (its log routed to stderr) and the tables.
+    fn open(&self) -> Result<(Config, Db), SetupError> {
+        checkup_setup(self.config.as_deref(), self.db.as_deref())
+    }
 }
 
 /// What `extnfs doctor` and `extnfs status` read: configuration (log routed to stderr), tables, NIM.
@@ -425,7 +434,7 @@ fn checkup_setup(
 
 /// `extnfs doctor`: prints the report; 0 no problem, 1 problems.
 pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
-    let (config, db) = checkup_setup(args.config.as_deref(), args.db.as_deref())?;
+    let (config, db) = args.common.open()?;
     let resolver = Resolver::new(&db);
     let nodes = match &args.nodes {
         Some(range) => Some(
@@ -443,20 +452,24 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
         config: &config,
         sysroot: &sysroot,
     };
-    let jobs = args.jobs.map(usize::from).unwrap_or(4);
+    // `[defaults] jobs` of the configuration (its `server` of no name is the defaults).
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| config.server("").jobs);
     let opts = crate::doctor::Options {
         nodes,
         jobs,
         host: crate::sync::this_host(),
     };
     let report = crate::doctor::run(&ctx, &opts)?;
-    print!("{}", report.render(args.format));
+    print!("{}", report.render(args.common.format));
     Ok(report.exit_code())
 }
 
 /// `extnfs status`: prints the table; 0 all in order, 1 something missing, different or stale.
 pub fn status(args: &StatusArgs) -> anyhow::Result<i32> {
-    let (config, db) = checkup_setup(args.config.as_deref(), args.db.as_deref())?;
+    let (config, db) = args.common.open()?;
     let resolver = Resolver::new(&db);
     let nim = crate::nim::Nim::new(None);
     let sysroot = Sysroot::new(std::path::Path::new("/"));
@@ -467,9 +480,48 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<i32> {
         sysroot: &sysroot,
     };
     let status = crate::status::run(&ctx, &crate::sync::this_host())?;
-    match args.format {
+    match args.common.format {
         Format::Human => print!("{}", status.table()),
         Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
     }
     Ok(status.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Doctor {
+        #[command(flatten)]
+        args: DoctorArgs,
+    }
+
+    #[derive(Parser)]
+    struct Status {
+        #[command(flatten)]
+        args: StatusArgs,
+    }
+
+    #[test]
+    fn doctor_and_status_share_their_reading_and_printing_arguments() {
+        let d = Doctor::try_parse_from([
+            "doctor", "--nodes", "cn001", "--db", "db", "--config", "c.toml", "--format", "json",
+            "--jobs", "2",
+        ])
+        .unwrap()
+        .args;
+        assert_eq!(d.common.db.as_deref(), Some(std::path::Path::new("db")));
+        assert_eq!(
+            d.common.config.as_deref(),
+            Some(std::path::Path::new("c.toml"))
+        );
+        assert!(matches!(d.common.format, Format::Json));
+        assert_eq!((d.nodes.as_deref(), d.jobs), (Some("cn001"), Some(2)));
+        let s = Status::try_parse_from(["status"]).unwrap().args;
+        assert!(s.common.db.is_none() && s.common.config.is_none());
+        assert!(matches!(s.common.format, Format::Human));
+        assert!(Status::try_parse_from(["status", "--jobs", "2"]).is_err());
+    }
 }

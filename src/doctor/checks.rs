@@ -1,16 +1,15 @@
-//! The checks of `extnfs doctor`, each built on the stage that does the real work: the mounts
-//! model, the sync engine's inventory, redirect plan, plan and verification, syncstatelite's plan.
+//! The checks of `extnfs doctor`: the facts each needs, gathered from the stage that does the
+//! real work (mounts model, sync engine, syncstatelite's plan), judged by [`super::judge`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use super::applied::{self, Who};
 use super::findings::{Context, DoctorError, Findings, Options};
-use crate::config::PagingMode;
-use crate::exports::{Access, ServerKind, Squash};
-use crate::mounts::{self, Kind, NodeMounts, Os};
-use crate::scripts;
+use super::judge::{self, NodeScripts, PagingFile, ServerReads, SYNCAIXRES, SYNCSTATELITE};
+use super::reads::Remotes;
+use crate::config::ServerConfig;
+use crate::mounts::{self, NodeMounts, Os};
 use crate::statelite;
 use crate::sync::execute::Executor;
 use crate::sync::inventory::{self, Target};
@@ -22,9 +21,6 @@ use crate::syslog::Syslog;
 /// How long the NFS port may take to accept a connection.
 const NFS_TIMEOUT: Duration = Duration::from_secs(5);
 const NFS_PORT: u16 = 2049;
-
-const SYNCAIXRES: &str = "syncaixres --nodes {nodes}";
-const SYNCSTATELITE: &str = "syncstatelite --nodes {nodes}";
 
 /// Runs every check of `nodes`.
 pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findings, DoctorError> {
@@ -96,10 +92,22 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         .flatten()
         .copied()
         .partition(|n| n.os == Os::Aix);
-    aix_checks(ctx, &aix, &engine, &mut f)?;
-    linux_checks(ctx, &linux, &on, &engine, &mut f);
-    exports_checks(ctx, &on, &servers, opts.jobs, &mut f);
-    setup_checks(ctx, &model.nodes, &servers, &on, &mut f);
+    let reads = Remotes { servers: &servers };
+    let configs: BTreeMap<String, ServerConfig> = servers
+        .iter()
+        .map(|(name, s)| (name.clone(), s.config.clone()))
+        .collect();
+    let server_of: BTreeMap<&str, &str> = on
+        .iter()
+        .flat_map(|(s, ns)| ns.iter().map(move |n| (n.node.as_str(), s.as_str())))
+        .collect();
+    aix_checks(ctx, &aix, &engine, &reads, &mut f)?;
+    linux_checks(ctx, &linux, &server_of, &engine, &reads, &mut f);
+    exports_checks(ctx, &on, &configs, &reads, opts.jobs, &mut f);
+    let all: Vec<&NodeMounts> = model.nodes.iter().collect();
+    let r = ctx.resolver;
+    let scripts_of = |node: &str| node_scripts(r, node);
+    judge::setup(&all, &server_of, &configs, &scripts_of, &mut f);
     syslog.flush();
     Ok(f)
 }
@@ -171,6 +179,7 @@ fn aix_checks(
     ctx: &Context<'_>,
     nodes: &[&NodeMounts],
     engine: &Executor<'_>,
+    reads: &dyn ServerReads,
     f: &mut Findings,
 ) -> Result<(), DoctorError> {
     if nodes.is_empty() {
@@ -232,7 +241,7 @@ fn aix_checks(
         );
     }
     content(&plan.steps, &targets, engine, f);
-    paging(&plan.steps, &targets, engine, f);
+    judge::paging(&paging_files(&plan.steps, &targets, ctx.sysroot), reads, f);
     Ok(())
 }
 
@@ -262,10 +271,6 @@ fn content(steps: &[Step], targets: &[Target], engine: &Executor<'_>, f: &mut Fi
             },
         })
         .collect();
-    let by_nim: BTreeMap<(&str, &str), &str> = targets
-        .iter()
-        .map(|t| ((t.server.as_str(), t.nim.as_str()), t.node.as_str()))
-        .collect();
     for (d, v) in done.iter().zip(engine.verify(&done, true)) {
         let step = d.step;
         if let Some(e) = &v.error {
@@ -280,28 +285,7 @@ fn content(steps: &[Step], targets: &[Target], engine: &Executor<'_>, f: &mut Fi
             );
             continue;
         }
-        let mut nodes: BTreeSet<&str> = BTreeSet::new();
-        for item in v.items.iter().filter(|i| i.as_str() != "./") {
-            let top = item.split('/').next().unwrap_or("");
-            let owner = match step.role {
-                crate::exports::Role::SharedRoot => item
-                    .strip_prefix("etc/.client_data/")
-                    .and_then(|file| {
-                        targets.iter().find(|t| {
-                            t.server == step.server && file.ends_with(&format!(".{}", t.nim))
-                        })
-                    })
-                    .map(|t| t.node.as_str()),
-                crate::exports::Role::Spot => None,
-                _ => by_nim.get(&(step.server.as_str(), top)).copied(),
-            };
-            match owner {
-                Some(n) => {
-                    nodes.insert(n);
-                }
-                None => nodes.extend(step.nodes.iter().map(String::as_str)),
-            }
-        }
+        let nodes = judge::content_owners(step, &v.items, targets);
         if !nodes.is_empty() {
             f.add(
                 "content",
@@ -316,114 +300,63 @@ fn content(steps: &[Step], targets: &[Target], engine: &Executor<'_>, f: &mut Fi
     }
 }
 
-/// Paging files the engine allocates: each must exist on the server with this SN's size.
-fn paging(steps: &[Step], targets: &[Target], engine: &Executor<'_>, f: &mut Findings) {
-    let mut wanted: BTreeMap<&str, Vec<(String, u64, &str)>> = BTreeMap::new();
+/// The paging files of the nodes, as this SN has them (the engine's allocation steps), by server.
+fn paging_files(
+    steps: &[Step],
+    targets: &[Target],
+    sysroot: &sync::Sysroot,
+) -> BTreeMap<String, Vec<PagingFile>> {
+    let mut wanted: BTreeMap<String, Vec<PagingFile>> = BTreeMap::new();
+    // Each node's paging directory on its server, looked up per directory (not a search of
+    // every target per directory: that is quadratic in nodes).
+    let owner: BTreeMap<(&str, String), &str> = targets
+        .iter()
+        .filter_map(|t| {
+            let p = t.paging.as_ref()?;
+            Some((
+                (t.server.as_str(), format!("{}/{}", p.location, t.nim)),
+                t.node.as_str(),
+            ))
+        })
+        .collect();
     for s in steps {
         let StepKind::Allocate { dirs } = &s.kind else {
             continue;
         };
         for dir in dirs {
-            let node = targets
-                .iter()
-                .find(|t| {
-                    t.server == s.server
-                        && t.paging
-                            .as_ref()
-                            .is_some_and(|p| format!("{}/{}", p.location, t.nim) == *dir)
-                })
-                .map_or("", |t| t.node.as_str());
-            let files = crate::sync::execute::local_files(&engine.sysroot.local(dir));
+            let node = owner
+                .get(&(s.server.as_str(), dir.clone()))
+                .copied()
+                .unwrap_or("");
+            let files = crate::sync::execute::local_files(&sysroot.local(dir));
             for (rel, meta) in files.unwrap_or_default() {
-                wanted.entry(&s.server).or_default().push((
-                    format!("{dir}/{rel}"),
-                    meta.len(),
-                    node,
-                ));
+                wanted
+                    .entry(s.server.clone())
+                    .or_default()
+                    .push(PagingFile {
+                        path: format!("{dir}/{rel}"),
+                        size: meta.len(),
+                        node: node.to_string(),
+                    });
             }
         }
     }
-    for (server, files) in wanted {
-        let Some(srv) = engine.servers.get(server) else {
-            continue;
-        };
-        let input: String = files
-            .iter()
-            .map(|(p, _, _)| format!("{}\n", srv.remote.path(p)))
-            .collect();
-        let out = srv
-            .remote
-            .script(scripts::SIZES, &[] as &[&str])
-            .stdin_bytes(input)
-            .run_checked();
-        let nodes_of = |fs: &[(String, u64, &str)]| -> Vec<String> {
-            fs.iter().map(|(_, _, n)| n.to_string()).collect()
-        };
-        let out = match out {
-            Ok(o) => o.stdout,
-            Err(e) => {
-                f.add(
-                    "paging",
-                    format!("paging files on {server} cannot be listed: {e}"),
-                    SYNCAIXRES.into(),
-                    nodes_of(&files),
-                );
-                continue;
-            }
-        };
-        let sizes: BTreeMap<&str, &str> = out
-            .lines()
-            .filter_map(|l| l.split_once(' ').map(|(a, b)| (b, a)))
-            .collect();
-        for (path, size, node) in &files {
-            let remote = srv.remote.path(path);
-            let got = sizes.get(remote.as_str()).copied();
-            let message = match got {
-                Some(s) if s == size.to_string() => continue,
-                Some("missing") | None => "a paging file is missing on the server",
-                Some(_) => "a paging file on the server has another size than on this SN",
-            };
-            f.add(
-                "paging",
-                format!("{message}: the node's paging space cannot be created there (mkps fails)"),
-                SYNCAIXRES.into(),
-                [node.to_string()],
-            );
-        }
-    }
+    wanted
 }
 
 fn linux_checks(
     ctx: &Context<'_>,
     nodes: &[&NodeMounts],
-    on: &BTreeMap<String, Vec<&NodeMounts>>,
+    server_of: &BTreeMap<&str, &str>,
     engine: &Executor<'_>,
+    reads: &dyn ServerReads,
     f: &mut Findings,
 ) {
-    let server_of: BTreeMap<&str, &str> = on
-        .iter()
-        .flat_map(|(s, ns)| ns.iter().map(move |n| (n.node.as_str(), s.as_str())))
-        .collect();
+    let same: &dyn Fn(&str, &str) -> bool = &same;
     let mut targets = Vec::new();
     for n in nodes.iter().filter(|n| n.linux.is_some()) {
         let ext = server_of.get(n.node.as_str()).copied().unwrap_or("");
-        // The image server xCAT puts on the kernel command line (R4), and each mount.
-        if !same(&n.server, ext) {
-            f.add(
-                "redirection",
-                format!("the kernel command line names {} as the image server, not {ext}: the node goes down with its SN", n.server),
-                format!("chdef -t node -o {{nodes}} nfsserver={ext}, then nodeset {{nodes}} osimage"),
-                [n.node.clone()],
-            );
-        }
-        for m in n.mounts.iter().filter(|m| !same(&m.server, ext)) {
-            f.add(
-                "redirection",
-                format!("{} is mounted from {}, not from the external server {ext}: the node goes down with it", m.kind.name(), m.server),
-                format!("point the {} entry of {{nodes}} at {ext} (tabedit {})", m.kind.name(), match m.kind { Kind::Statemnt => "statelite", _ => "litetree" }),
-                [n.node.clone()],
-            );
-        }
+        judge::linux_redirection(n, ext, same, f);
         targets.push(statelite::plan::Target {
             node: n,
             server: ext.to_string(),
@@ -434,22 +367,7 @@ fn linux_checks(
     }
     let facts = statelite::facts::HostFacts::new(ctx.sysroot);
     let plan = statelite::plan::plan(&targets, &facts, &|a, b| crate::host::same_host(a, b));
-    for finding in &plan.findings {
-        let subject: Vec<String> = match nodes.iter().any(|n| n.node == finding.subject) {
-            true => vec![finding.subject.clone()],
-            false => nodes
-                .iter()
-                .filter(|n| n.image == finding.subject)
-                .map(|n| n.node.clone())
-                .collect(),
-        };
-        f.add(
-            "statelite",
-            finding.message.clone(),
-            SYNCSTATELITE.into(),
-            subject,
-        );
-    }
+    judge::statelite_findings(&plan.findings, nodes, f);
     let exec = statelite::execute::Executor {
         engine: Executor {
             servers: engine.servers,
@@ -462,7 +380,8 @@ fn linux_checks(
         },
         owner: "extnfs doctor".into(),
     };
-    // Copies are compared; directories to create must exist; the rest is read-only as is.
+    // Copies are compared; directories to create must exist; litefile entries are judged
+    // per node here; the rest is read-only as is.
     let mut read_only = Vec::new();
     let mut copies = Vec::new();
     for s in &plan.steps {
@@ -473,8 +392,10 @@ fn linux_checks(
                 s.kind = statelite::plan::StepKind::Check { dirs: dirs.clone() };
                 read_only.push(s);
             }
-            statelite::plan::StepKind::Check { .. }
-            | statelite::plan::StepKind::Litefile { .. } => read_only.push(s.clone()),
+            statelite::plan::StepKind::Check { .. } => read_only.push(s.clone()),
+            statelite::plan::StepKind::Litefile { checks } => {
+                judge::litefile(&s.server, checks, nodes, reads, f)
+            }
             _ => {}
         }
     }
@@ -497,50 +418,15 @@ fn linux_checks(
             );
         }
         for finding in &res.findings {
-            f.add("statelite", finding.clone(), "add the file to a litetree directory of the image on the server, or change its litefile entry".into(), s.nodes.clone());
+            f.add(
+                "statelite",
+                finding.clone(),
+                SYNCSTATELITE.into(),
+                s.nodes.clone(),
+            );
         }
     }
-    boot_needs(&targets, engine, f);
-}
-
-/// What a statelite node needs in its NFS root to boot past the initrd, on the server.
-fn boot_needs(targets: &[statelite::plan::Target<'_>], engine: &Executor<'_>, f: &mut Findings) {
-    let mut by_server: BTreeMap<&str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for t in targets {
-        for m in t.node.mounts.iter().filter(|m| m.kind == Kind::Rootimg) {
-            for (need, _) in statelite::plan::BOOT_NEEDS {
-                by_server
-                    .entry(&t.server)
-                    .or_default()
-                    .entry(format!("{}{need}", m.path.trim_end_matches('/')))
-                    .or_default()
-                    .push(t.node.node.clone());
-            }
-        }
-    }
-    for (server, paths) in by_server {
-        let Some(srv) = engine.servers.get(server) else {
-            continue;
-        };
-        let asked: Vec<String> = paths.keys().map(|p| srv.remote.path(p)).collect();
-        let mut args = vec!["exist".to_string()];
-        args.extend(asked.iter().cloned());
-        let found = match srv.remote.script(scripts::STATELITE, &args).run_checked() {
-            Ok(o) => o.stdout,
-            Err(_) => continue,
-        };
-        let found: BTreeSet<&str> = found.lines().collect();
-        for ((path, nodes), remote) in paths.iter().zip(&asked) {
-            if !found.contains(remote.as_str()) {
-                f.add(
-                    "statelite",
-                    format!("{path} is missing on {server}: a statelite node cannot boot past its initrd"),
-                    SYNCSTATELITE.into(),
-                    nodes.clone(),
-                );
-            }
-        }
-    }
+    judge::boot_needs(&targets, reads, f);
 }
 
 /// Whether two names are one server.
@@ -548,102 +434,39 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || crate::host::same_host(a, b)
 }
 
-/// What a mount needs from the export: the access, root kept, unprivileged ports.
-fn needs(m: &mounts::Mount, kind: ServerKind) -> (Access, bool, bool) {
-    let access = match m.access {
-        mounts::Access::Ro => Access::Ro,
-        mounts::Access::Rw => Access::Rw,
-    };
-    let root = m.root && access == Access::Rw;
-    (access, root, m.aix_client && kind == ServerKind::Linux)
-}
-
-/// One read of each server's applied exports; every mount of every node checked against it.
+/// One read of each server's applied exports (at once, `jobs` at a time); every mount of
+/// every node judged against it.
 fn exports_checks(
     ctx: &Context<'_>,
     on: &BTreeMap<String, Vec<&NodeMounts>>,
-    servers: &Servers,
+    configs: &BTreeMap<String, ServerConfig>,
+    reads: &dyn ServerReads,
     jobs: usize,
     f: &mut Findings,
 ) {
-    let list: Vec<&sync::servers::Server> = servers.values().collect();
-    let read = pool::map(&list, jobs, |s| applied::read(&s.remote, &s.config.exports));
-    for (s, applied) in list.iter().zip(read) {
-        let nodes = on.get(&s.name).map(Vec::as_slice).unwrap_or_default();
-        let fix = format!(
-            "extnfs exports apply --server {} (on the nodes' SN)",
-            s.name
-        );
-        let applied = match applied {
-            Ok(a) => a,
-            Err(e) => {
-                f.add(
-                    "exports",
-                    format!(
-                        "the exports {} applies cannot be read ({} server): {e}",
-                        s.name, s.config.exports.kind
-                    ),
-                    fix,
-                    nodes.iter().map(|n| n.node.clone()),
-                );
-                continue;
-            }
-        };
-        let kind = s.config.exports.kind;
-        for n in nodes {
-            let ip = node_address(ctx.resolver, &n.node)
-                .and_then(|ip| ip.parse().ok())
-                .or_else(|| crate::host::primary_address(&n.node));
-            let who = Who {
-                names: vec![n.node.as_str()],
-                ip,
-            };
-            for m in n.mounts.iter().filter(|m| same(&m.server, &s.name)) {
-                if m.kind == Kind::Dump && !s.config.dump {
-                    continue;
-                }
-                if m.kind == Kind::Paging && s.config.paging == PagingMode::Off {
-                    continue;
-                }
-                let (access, root, insecure) = needs(m, kind);
-                let problem = match applied.grant(&m.path, &who) {
-                    None => Some("is not exported to the node: it cannot mount it".to_string()),
-                    Some(g) if g.access < access => {
-                        Some("is exported read-only to the node, which needs read-write".into())
-                    }
-                    Some(g) if root && g.squash != Squash::None => {
-                        Some("squashes root for the node, which writes as root".into())
-                    }
-                    Some(g) if insecure && !g.insecure => Some(
-                        "is exported without insecure: an AIX client's unprivileged ports are refused".into(),
-                    ),
-                    Some(_) => None,
-                };
-                if let Some(p) = problem {
-                    f.add(
-                        "exports",
-                        format!("{} on {}: the path {p}", m.kind.name(), s.name),
-                        fix.clone(),
-                        [n.node.clone()],
-                    );
-                }
-            }
-        }
-    }
+    let names: Vec<&String> = configs.keys().collect();
+    let read = pool::map(&names, jobs, |s| reads.applied(s));
+    let applied: BTreeMap<String, _> = names.into_iter().cloned().zip(read).collect();
+    let ip_of = |node: &str| {
+        node_address(ctx.resolver, node)
+            .and_then(|ip| ip.parse().ok())
+            .or_else(|| crate::host::primary_address(node))
+    };
+    judge::exports(on, configs, &applied, &ip_of, &same, f);
 }
 
-/// The xCAT set-up that keeps the server up to date and moves paging.
-fn setup_checks(
-    ctx: &Context<'_>,
-    nodes: &[NodeMounts],
-    servers: &Servers,
-    on: &BTreeMap<String, Vec<&NodeMounts>>,
-    f: &mut Findings,
-) {
-    let r = ctx.resolver;
+/// A node's prescripts-end and postscripts (its own and xcatdefaults'), from the tables.
+pub fn node_scripts(r: &crate::xcat::Resolver<'_>, node: &str) -> NodeScripts {
     let db = r.db();
     let has = |t: &str| db.optional_table(t).ok().flatten().is_some();
-    let (pre, post) = (has("prescripts"), has("postscripts"));
+    let prescripts_end = match has("prescripts") {
+        true => r
+            .attr(node, "prescripts", "end")
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        false => String::new(),
+    };
     let defaults = |col: &str| -> String {
         db.optional_table("postscripts")
             .ok()
@@ -654,68 +477,27 @@ fn setup_checks(
             })
             .unwrap_or_default()
     };
-    let default_post = format!(
-        "{},{}",
-        defaults("postscripts"),
-        defaults("postbootscripts")
-    );
-    let external: BTreeSet<&str> = on.values().flatten().map(|n| n.node.as_str()).collect();
-    for n in nodes.iter().filter(|n| external.contains(n.node.as_str())) {
-        let (script, fix) = match (n.os, &n.linux) {
-            (Os::Aix, _) => (
-                "syncaixres",
-                "chdef -t node -o {nodes} -p prescripts-end='diskless:syncaixres|remove:syncaixres'",
-            ),
-            (Os::Linux, Some(_)) => ("syncstatelite", "chdef -t node -o {nodes} -p prescripts-end=syncstatelite"),
-            _ => continue,
-        };
-        let end = match pre {
-            true => r
-                .attr(&n.node, "prescripts", "end")
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            false => String::new(),
-        };
-        if !end.split(['|', ',', ':']).any(|w| w.trim() == script) {
-            f.add(
-                "xcat-setup",
-                format!("{script} is not in the node's prescripts-end: the server's copy is not updated when the image changes"),
-                fix.into(),
-                [n.node.clone()],
-            );
-        }
-        let nfs_paging = n.os == Os::Aix
-            && n.mounts.iter().any(|m| m.kind == Kind::Paging)
-            && on
-                .iter()
-                .find(|(_, ns)| ns.iter().any(|x| x.node == n.node))
-                .and_then(|(s, _)| servers.get(s))
-                .is_some_and(|s| s.config.paging != PagingMode::Off);
-        if nfs_paging {
-            let mine = match post {
-                true => r
-                    .attrs(&n.node, "postscripts", &["postscripts", "postbootscripts"])
-                    .map(|v| v.into_iter().flatten().collect::<Vec<_>>().join(","))
-                    .unwrap_or_default(),
-                false => String::new(),
-            };
-            let all = format!("{mine},{default_post}");
-            if !all.split(',').any(|w| w.trim() == "redirectps") {
-                f.add(
-                    "xcat-setup",
-                    "redirectps is not in the node's postscripts: its NFS paging stays on its SN, and the node goes down with it".into(),
-                    "chdef -t node -o {nodes} -p postscripts=redirectps".into(),
-                    [n.node.clone()],
-                );
-            }
-        }
+    let mine = match has("postscripts") {
+        true => r
+            .attrs(node, "postscripts", &["postscripts", "postbootscripts"])
+            .map(|v| v.into_iter().flatten().collect::<Vec<_>>().join(","))
+            .unwrap_or_default(),
+        false => String::new(),
+    };
+    NodeScripts {
+        prescripts_end,
+        postscripts: format!(
+            "{mine},{},{}",
+            defaults("postscripts"),
+            defaults("postbootscripts")
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xcat::{Db, Resolver, Source};
 
     #[test]
     fn redirect_messages_name_the_file_kind() {
@@ -728,27 +510,21 @@ mod tests {
     }
 
     #[test]
-    fn needs_follow_the_mount_and_the_server_kind() {
-        let root = mounts::Mount::new(
-            Kind::Root,
-            "nfs1",
-            "/r/cn001",
-            mounts::Access::Rw,
-            true,
-            true,
+    fn node_scripts_come_from_the_node_its_groups_and_xcatdefaults() {
+        let db = Db::new(Source::Dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cluster/db"),
+        ));
+        let r = Resolver::new(&db);
+        let aix = node_scripts(&r, "cn001");
+        assert_eq!(aix.prescripts_end, "diskless:syncaixres|remove:syncaixres");
+        let post: Vec<&str> = aix.postscripts.split(',').collect();
+        assert!(post.contains(&"redirectps"), "{post:?}");
+        assert!(
+            post.contains(&"syslog") && post.contains(&"otherpkgs"),
+            "{post:?}"
         );
-        assert_eq!(needs(&root, ServerKind::Linux), (Access::Rw, true, true));
-        assert_eq!(needs(&root, ServerKind::Ganesha), (Access::Rw, true, false));
-        let spot = mounts::Mount::new(Kind::Spot, "nfs1", "/s/usr", mounts::Access::Ro, true, true);
-        assert_eq!(needs(&spot, ServerKind::Linux), (Access::Ro, false, true));
-        let lite = mounts::Mount::new(
-            Kind::Litetree,
-            "nfs1",
-            "/l",
-            mounts::Access::Ro,
-            true,
-            false,
-        );
-        assert_eq!(needs(&lite, ServerKind::Linux), (Access::Ro, false, false));
+        let linux = node_scripts(&r, "ln001");
+        assert_eq!(linux.prescripts_end, "syncstatelite");
+        assert!(!linux.postscripts.split(',').any(|w| w == "redirectps"));
     }
 }

@@ -2,14 +2,17 @@
 //! SN? Every check of every node and mount, grouped into problems with the command that fixes each.
 //!
 //! A run gathers the nodes' mounts ([`crate::mounts`]) and servers (the engine's
-//! [`ServerBook`]), then checks per server, never per node: one reachability probe, one read of
-//! the exports it applies ([`applied`]), one `rsync -n` comparison per synced scope (the
-//! engine's verification), one size listing of paging files. Findings are [`Problem`]s keyed
+//! `ServerBook`), then checks per server, never per node: one reachability probe, one read of
+//! the exports it applies ([`crate::exports::read_applied`]), one `rsync -n` comparison per
+//! synced scope (the engine's verification), one size listing of paging files, statelite
+//! boot needs and litetree candidates. `checks` gathers the facts, `reads` asks the servers
+//! (behind `judge::ServerReads`), `judge` decides, with no I/O. Findings are [`Problem`]s keyed
 //! by check, message and fix, so ten thousand nodes with one problem are one problem.
 
-pub mod applied;
 pub mod checks;
 pub mod findings;
+pub mod judge;
+pub mod reads;
 
 pub use findings::{Context, DoctorError, Findings, Options, Problem};
 

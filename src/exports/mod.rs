@@ -29,7 +29,8 @@
 //! `clients = "names"`) a client name the server cannot resolve.
 //!
 //! Each server kind is one module of `kinds` behind one trait (`kinds::ServerType`): its
-//! default file and reload, its rendering, its checks of the settings. The service node's
+//! default file and reload, its rendering, its checks of the settings, and the reading of
+//! what its server has applied ([`read_applied`], for doctor). The service node's
 //! side (reading its exports in either dialect) is `local`; the server's side (lock, reads,
 //! atomic installs) is `server`.
 //!
@@ -44,6 +45,7 @@
 //!   the configuration text and commands that `apply` would use. Writes nothing.
 //! - [`SnExports::read_under`] reads an SN's `/etc/exports` (and `/etc/exports.d`).
 
+mod applied;
 mod apply;
 mod clients;
 mod error;
@@ -57,6 +59,7 @@ mod server;
 use crate::remote::Remote;
 
 pub use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
+pub use applied::{Applied, Who};
 pub use apply::ApplyReport;
 pub use clients::{fold_names, AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
 pub use error::{ExportsError, Unsupported};
@@ -131,6 +134,18 @@ pub fn render_for_server(
 ) -> Result<String, ExportsError> {
     let update = local.map(LocalSn::update);
     apply::preview(remote, settings, update)
+}
+
+/// The exports the server applies, as its kind's own tool or state shows them (knfsd's
+/// export table or `exportfs -v`, AIX `exportfs`, the configuration Ganesha loads with its
+/// `%include`s, CES `mmnfs export list -Y`); `Err` says why they could not be read.
+pub fn read_applied(remote: &Remote, settings: &ExportsSettings) -> Result<Applied, String> {
+    settings.kind.server_type().read_applied(remote, settings)
+}
+
+/// What [`read_applied`] makes of the text a server of `kind` shows.
+pub fn parse_applied(kind: ServerKind, text: &str) -> Applied {
+    kind.server_type().parse_applied(text)
 }
 
 #[cfg(test)]

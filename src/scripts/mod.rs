@@ -27,7 +27,7 @@ pub const STATELITE: &str = include_str!("statelite.sh");
 
 /// What the NFS server applied, by kind (`$1`), in frames marked `$2` (see [`frames`]).
 pub const APPLIED: &str = include_str!("applied.sh");
-/// `SIZE PATH`, `dir PATH` or `missing PATH` for each path on stdin.
+/// `SIZE PATH`, `dir PATH`, `empty PATH` (an empty directory) or `missing PATH` for each path on stdin.
 pub const SIZES: &str = include_str!("sizes.sh");
 /// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
 pub const STAMPS: &str = include_str!("stamps.sh");
@@ -243,6 +243,37 @@ mod tests {
             (1 << 20, 0o640, "c/n4"),
         ];
         allocate(dir, path, &[files]).remove(0).unwrap()
+    }
+
+    #[test]
+    fn sizes_lists_files_directories_and_missing_paths_in_a_few_processes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join("full")).unwrap();
+        std::fs::create_dir_all(d.join("empty")).unwrap();
+        std::fs::write(d.join("full/f"), b"12345").unwrap();
+        std::fs::create_dir_all(d.join("dot")).unwrap();
+        std::fs::write(d.join("dot/.hidden"), b"").unwrap();
+        std::fs::write(d.join("a  b'c\\d"), b"xy").unwrap();
+        let paths = ["a  b'c\\d", "full", "empty", "none", "full/f", "dot"]
+            .map(|p| d.join(p).display().to_string());
+        let input: String = paths.iter().map(|p| format!("{p}\n")).collect();
+        let sh = crate::process::find_program("sh").unwrap();
+        let out = crate::process::Cmd::new(sh)
+            .args(["-c", SIZES, "extnfs"])
+            .stdin_bytes(input)
+            .run_checked()
+            .unwrap();
+        let got: std::collections::BTreeMap<&str, &str> = out
+            .stdout
+            .lines()
+            .map(|l| l.split_once(' ').map(|(v, p)| (p, v)).unwrap())
+            .collect();
+        let want = ["2", "dir", "empty", "missing", "5", "dir"];
+        for (p, w) in paths.iter().zip(want) {
+            assert_eq!(got.get(p.as_str()), Some(&w), "{p}: {}", out.stdout);
+        }
+        assert_eq!(got.len(), 6, "{}", out.stdout);
     }
 
     #[test]

@@ -4,10 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::server_type::{RenderInput, Rendered, ServerType};
+use crate::config::exports::ExportsSettings;
 use crate::config::exports::ServerKind;
+use crate::exports::applied::{self, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{Merged, MergedExport};
 use crate::exports::model::{sec_names, Access, Client, ClientAccess, Squash};
+use crate::remote::Remote;
 
 /// The AIX kind.
 pub struct Aix;
@@ -54,6 +57,18 @@ impl ServerType for Aix {
             commands: Vec::new(),
             unexport: old.difference(&new).cloned().collect(),
         })
+    }
+
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
+    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
+        Ok(parse_applied(&applied::bodies(&applied::query(
+            remote,
+            "aix",
+            &[],
+        )?)))
     }
 }
 
@@ -251,9 +266,22 @@ pub fn block_paths(text: &str) -> (BTreeSet<String>, Vec<(usize, String)>) {
     (inside, outside)
 }
 
+/// `exportfs` on AIX: `/path -options` lines, as in `/etc/exports`.
+pub fn parse_applied(text: &str) -> Applied {
+    applied::from_exports_text(text, "exports as AIX applies them")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exports::{Access, Squash, Who};
+
+    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
+        Who {
+            names: vec![name],
+            ip: ip.parse().ok(),
+        }
+    }
 
     #[test]
     fn block_replacement() {
@@ -268,5 +296,21 @@ mod tests {
         let (inside, outside) = block_paths(&format!("/b -ro\n{block}"));
         assert_eq!(inside, BTreeSet::from(["/a".to_string()]));
         assert_eq!(outside, [(1, "/b".to_string())]);
+    }
+
+    #[test]
+    fn aix_exportfs() {
+        let a = parse_applied("/install/nim/root/r/cn001 -root=cn001,access=cn001\n/install/nim/spot/s/usr -ro,root=cn001:cn002,access=cn001:cn002\n");
+        let g = a
+            .grant("/install/nim/root/r/cn001", &who("cn001", ""))
+            .unwrap();
+        assert_eq!((g.access, g.squash), (Access::Rw, Squash::None));
+        let g = a
+            .grant("/install/nim/spot/s/usr", &who("cn002", ""))
+            .unwrap();
+        assert_eq!(g.access, Access::Ro);
+        assert!(a
+            .grant("/install/nim/spot/s/usr", &who("cn003", ""))
+            .is_none());
     }
 }

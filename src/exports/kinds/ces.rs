@@ -4,11 +4,16 @@
 use std::collections::BTreeMap;
 
 use super::ganesha::{access_type, squash_value};
+use super::ganesha::{ganesha_access, ganesha_squash};
 use super::server_type::{RenderInput, Rendered, ServerType};
+use crate::config::exports::ExportsSettings;
 use crate::config::exports::ServerKind;
+use crate::exports::applied::{self, add_client, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
 use crate::exports::model::{sec_names, Client, ClientAccess};
+use crate::exports::model::{Export, Squash};
+use crate::remote::Remote;
 
 /// The Spectrum Scale CES kind.
 pub struct Ces;
@@ -36,6 +41,18 @@ impl ServerType for Ces {
             text,
             ..Rendered::default()
         })
+    }
+
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
+    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
+        Ok(parse_applied(&applied::bodies(&applied::query(
+            remote,
+            "ces",
+            &[],
+        )?)))
     }
 }
 
@@ -197,9 +214,77 @@ fn mmnfs(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// `mmnfs export list -Y`: colon-separated records whose first is a `HEADER` naming the
+/// fields; values are percent-encoded. Fields are found by name (`Path`, `Clients`,
+/// `Access_Type`, `Squash`), since their order is not documented for every release.
+pub fn parse_applied(text: &str) -> Applied {
+    let mut applied = Applied::default();
+    let mut header: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<String> = line.split(':').map(percent_decode).collect();
+        if fields.get(2).map(String::as_str) == Some("HEADER") {
+            header = fields;
+            continue;
+        }
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.eq_ignore_ascii_case(name))
+                .and_then(|i| fields.get(i))
+                .map(String::as_str)
+        };
+        let Some(path) = col("Path").filter(|p| p.starts_with('/')) else {
+            continue;
+        };
+        let path = path.trim_end_matches('/');
+        let access = ganesha_access(col("Access_Type")).unwrap_or(None);
+        let squash = ganesha_squash(col("Squash")).unwrap_or(Squash::Root);
+        let idx = match applied.exports.iter().position(|e| e.path == path) {
+            Some(i) => i,
+            None => {
+                applied.exports.push(Export::new(path));
+                applied.exports.len() - 1
+            }
+        };
+        if let Some(access) = access {
+            for c in col("Clients").unwrap_or("*").split(',') {
+                add_client(&mut applied.exports[idx], c.trim(), access, squash, true);
+            }
+        }
+    }
+    applied
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exports::{Access, Squash, Who};
+
+    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
+        Who {
+            names: vec![name],
+            ip: ip.parse().ok(),
+        }
+    }
 
     #[test]
     fn plans_from_records() {
@@ -222,5 +307,21 @@ mod tests {
         assert_eq!(p.dry_runs[0].last().unwrap(), "--dry-run");
         assert_eq!(p.commands[0][0], MMNFS);
         assert_eq!(plan(Some(new), new), Plan::default());
+    }
+
+    #[test]
+    fn ces_records_by_header_names() {
+        let text = "mmnfs:nfsexports:HEADER:version:reserved:reserved:Path:Delegations:Clients:Access_Type:Protocols:Transports:Squash:\n\
+mmnfs:nfsexports:0:1:::/gpfs/install/nim/root/r/cn001:NONE:cn001:RW:3%2C4:TCP:NO_ROOT_SQUASH:\n\
+mmnfs:nfsexports:0:1:::/gpfs/install/spot:NONE:10.0.0.0%2F8:RO:3%2C4:TCP:ROOT_SQUASH:\n";
+        let a = parse_applied(text);
+        let g = a
+            .grant("/gpfs/install/nim/root/r/cn001", &who("cn001", ""))
+            .unwrap();
+        assert_eq!((g.access, g.squash), (Access::Rw, Squash::None));
+        let g = a
+            .grant("/gpfs/install/spot", &who("n", "10.9.9.9"))
+            .unwrap();
+        assert_eq!(g.access, Access::Ro);
     }
 }

@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::server_type::{RenderInput, Rendered, ServerType};
 use crate::config::exports::{ExportsSettings, ServerKind};
+use crate::exports::applied::{self, add_client, grant, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
-use crate::exports::model::{sec_names, Access, Client, ClientAccess, Squash};
+use crate::exports::model::{sec_names, Access, Client, ClientAccess, Export, Squash};
+use crate::remote::Remote;
 
 /// The NFS-Ganesha kind.
 pub struct Ganesha;
@@ -44,6 +46,17 @@ impl ServerType for Ganesha {
             text,
             ..Rendered::default()
         })
+    }
+
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
+    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
+        let conf = remote.path(LOADED_CONF);
+        let frames = applied::query(remote, "ganesha", &[&conf])?;
+        let files: Vec<&str> = frames.iter().map(|(_, body)| body.as_str()).collect();
+        Ok(parse_applied(&files.join("\n")))
     }
 }
 
@@ -235,9 +248,164 @@ pub fn squash_value(squash: Squash) -> &'static str {
     }
 }
 
+/// The configuration NFS-Ganesha loads (its packages' and service's default); the files it
+/// `%include`s are read with it, depth first.
+pub const LOADED_CONF: &str = "/etc/ganesha/ganesha.conf";
+
+/// Ganesha's configuration (the files it loads, concatenated): each `EXPORT` block's `Path`,
+/// its own `Access_Type`/`Squash`, and each `CLIENT` block's `Clients` with theirs; the
+/// lookup order is CLIENT, EXPORT, then Ganesha's defaults (`None`, `Root_Squash`).
+/// `PrivilegedPort` defaults to false, so every grant here accepts unprivileged ports.
+pub fn parse_applied(text: &str) -> Applied {
+    let tokens = ganesha_tokens(text);
+    let mut applied = Applied::default();
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].eq_ignore_ascii_case("EXPORT")
+            && tokens.get(i + 1).map(String::as_str) == Some("{")
+        {
+            let (block, next) = ganesha_block(&tokens, i + 2);
+            match export_of_block(&block) {
+                Ok(e) => applied.exports.push(e),
+                Err(why) => applied.unreadable.push(format!("EXPORT block: {why}")),
+            }
+            i = next;
+        } else {
+            i += 1;
+        }
+    }
+    applied
+}
+
+/// One level of a block: `key = value;` settings and sub-blocks by name.
+#[derive(Default)]
+struct Block {
+    settings: Vec<(String, String)>,
+    blocks: Vec<(String, Block)>,
+}
+
+impl Block {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Words, `{`, `}`, `=`, `;`, with `#` comments and quotes removed.
+fn ganesha_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut cur = String::new();
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '#' if !quoted => break,
+                '{' | '}' | '=' | ';' if !quoted => {
+                    if !cur.trim().is_empty() {
+                        out.push(cur.trim().to_string());
+                    }
+                    cur.clear();
+                    out.push(c.to_string());
+                }
+                c => cur.push(c),
+            }
+        }
+        if !cur.trim().is_empty() {
+            out.push(cur.trim().to_string());
+        }
+    }
+    out
+}
+
+/// Parses a block's body from `i` up to its closing brace; returns it and the index after.
+fn ganesha_block(tokens: &[String], mut i: usize) -> (Block, usize) {
+    let mut block = Block::default();
+    while i < tokens.len() {
+        match tokens[i].as_str() {
+            "}" => return (block, i + 1),
+            ";" => i += 1,
+            name if tokens.get(i + 1).map(String::as_str) == Some("{") => {
+                let (sub, next) = ganesha_block(tokens, i + 2);
+                block.blocks.push((name.to_string(), sub));
+                i = next;
+            }
+            key if tokens.get(i + 1).map(String::as_str) == Some("=") => {
+                // A value may be several words (`Clients = a, b`): up to the `;`.
+                let mut j = i + 2;
+                let mut value = Vec::new();
+                while j < tokens.len() && !matches!(tokens[j].as_str(), ";" | "}") {
+                    value.push(tokens[j].clone());
+                    j += 1;
+                }
+                block.settings.push((key.to_string(), value.join(" ")));
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+    (block, i)
+}
+
+pub(crate) fn ganesha_access(value: Option<&str>) -> Option<Option<Access>> {
+    value.map(|v| match v.to_ascii_lowercase().as_str() {
+        "rw" => Some(Access::Rw),
+        "ro" | "mdonly_ro" | "mdonly" => Some(Access::Ro),
+        _ => None,
+    })
+}
+
+pub(crate) fn ganesha_squash(value: Option<&str>) -> Option<Squash> {
+    value.map(|v| match v.to_ascii_lowercase().as_str() {
+        "no_root_squash" | "none" | "noidsquash" => Squash::None,
+        "all" | "all_squash" | "allsquash" | "all_anonymous" => Squash::All,
+        _ => Squash::Root,
+    })
+}
+
+fn export_of_block(b: &Block) -> Result<Export, String> {
+    let path = b.get("Path").ok_or("no Path")?;
+    let mut export = Export::new(path.trim_end_matches('/'));
+    if export.path.is_empty() {
+        export.path = "/".into();
+    }
+    let access = ganesha_access(b.get("Access_Type")).unwrap_or(None);
+    let squash = ganesha_squash(b.get("Squash")).unwrap_or(Squash::Root);
+    for (name, client) in &b.blocks {
+        if !name.eq_ignore_ascii_case("CLIENT") {
+            continue;
+        }
+        let access = ganesha_access(client.get("Access_Type")).unwrap_or(access);
+        let squash = ganesha_squash(client.get("Squash")).unwrap_or(squash);
+        let Some(access) = access else { continue };
+        for c in client.get("Clients").unwrap_or("").split([',', ' ']) {
+            add_client(&mut export, c.trim(), access, squash, true);
+        }
+    }
+    // Without a CLIENT block, the export's own access is for everyone.
+    if let Some(access) = access {
+        export
+            .clients
+            .entry(Client::Everyone)
+            .or_insert_with(|| grant(access, squash, true));
+    }
+    Ok(export)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exports::{Access, Squash, Who};
+
+    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
+        Who {
+            names: vec![name],
+            ip: ip.parse().ok(),
+        }
+    }
 
     #[test]
     fn previous_ids_are_read_back() {
@@ -249,5 +417,30 @@ mod tests {
         );
         assert_eq!(setting("Export_Id = 7;", "Export_Id"), Some("7"));
         assert_eq!(setting("Export_Ids = 7;", "Export_Id"), None);
+    }
+
+    #[test]
+    fn ganesha_blocks_with_client_and_export_defaults() {
+        let conf = "NFS_CORE_PARAM { Protocols = 4; }\n\
+EXPORT {\n  Export_Id = 101;\n  Path = \"/install/statemnt\";\n  Pseudo = /install/statemnt;\n  Access_Type = None; # none unless listed\n  Squash = Root_Squash;\n  FSAL { Name = VFS; }\n  CLIENT { Clients = lcn001, 10.1.0.0/16; Access_Type = RW; Squash = No_Root_Squash; }\n  CLIENT { Clients = lcn9*; Access_Type = RO; }\n}\n\
+EXPORT { Export_Id = 102; Path = /install/img/rootimg; Access_Type = RO; Squash = None; FSAL { Name = VFS; } }\n";
+        let a = parse_applied(conf);
+        assert_eq!(a.exports.len(), 2);
+        let g = a
+            .grant("/install/statemnt/lcn001", &who("lcn001", ""))
+            .unwrap();
+        assert_eq!(
+            (g.access, g.squash, g.insecure),
+            (Access::Rw, Squash::None, true)
+        );
+        let g = a.grant("/install/statemnt", &who("x", "10.1.2.3")).unwrap();
+        assert_eq!(g.access, Access::Rw);
+        let g = a.grant("/install/statemnt", &who("lcn901", "")).unwrap();
+        assert_eq!((g.access, g.squash), (Access::Ro, Squash::Root));
+        assert!(a
+            .grant("/install/statemnt", &who("other", "10.2.0.1"))
+            .is_none());
+        let g = a.grant("/install/img/rootimg", &who("anyone", "")).unwrap();
+        assert_eq!((g.access, g.squash), (Access::Ro, Squash::None));
     }
 }

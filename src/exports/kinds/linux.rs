@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::server_type::{RenderInput, Rendered, ServerType};
 use crate::config::exports::{ExportsSettings, ServerKind};
+use crate::exports::applied::{self, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
 use crate::exports::model::{sec_names, Client, ClientAccess, Squash};
+use crate::remote::Remote;
 
 /// The Linux kind.
 pub struct Linux;
@@ -32,6 +34,18 @@ impl ServerType for Linux {
 
     fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, ExportsError> {
         render(input.merged, input.settings.fsid)
+    }
+
+    fn parse_applied(&self, text: &str) -> Applied {
+        parse_applied(text)
+    }
+
+    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
+        Ok(parse_applied(&applied::bodies(&applied::query(
+            remote,
+            "linux",
+            &[],
+        )?)))
     }
 }
 
@@ -167,9 +181,65 @@ fn client_options_text(
     Ok(opts.join(","))
 }
 
+/// The options that decide what a client may do; knfsd's table lists many more
+/// (`wdelay`, `hide`, `secure_locks`, `no_pnfs`, `uuid=`...), which are dropped before parsing.
+const DECISIVE: [&str; 10] = [
+    "ro",
+    "rw",
+    "root_squash",
+    "no_root_squash",
+    "all_squash",
+    "no_all_squash",
+    "secure",
+    "insecure",
+    "anonuid",
+    "sec",
+];
+
+/// knfsd's export table (`/var/lib/nfs/etab`: `path<TAB>client(options)`) or `exportfs -v`
+/// (the same, except that a long path stands alone and its clients follow on indented lines).
+pub fn parse_applied(text: &str) -> Applied {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rewritten: Vec<String> = line.split_whitespace().map(decisive_only).collect();
+        match (line.starts_with(char::is_whitespace), lines.last_mut()) {
+            (true, Some(last)) => {
+                last.push(' ');
+                last.push_str(&rewritten.join(" "));
+            }
+            _ => lines.push(rewritten.join(" ")),
+        }
+    }
+    applied::from_exports_text(&lines.join("\n"), "exports as knfsd applies them")
+}
+
+/// `client(opt,...)` with only the [`DECISIVE`] options; other words unchanged.
+fn decisive_only(word: &str) -> String {
+    let Some((client, rest)) = word.split_once('(') else {
+        return word.to_string();
+    };
+    let opts: Vec<&str> = rest
+        .trim_end_matches(')')
+        .split(',')
+        .filter(|o| DECISIVE.contains(&o.split('=').next().unwrap_or("")))
+        .collect();
+    format!("{client}({})", opts.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exports::{Access, Squash, Who};
+
+    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
+        Who {
+            names: vec![name],
+            ip: ip.parse().ok(),
+        }
+    }
 
     #[test]
     fn fsid_is_stable_and_depends_on_base_and_path() {
@@ -181,5 +251,40 @@ mod tests {
         // Pinned (FNV-1a of 01 00 00 00 2f 61, computed independently): changing it changes
         // every CNFS server's fsids.
         assert_eq!(fsid(1, "/a"), 1 + (0x6c82_6670 & 0x7fff_ffff));
+    }
+
+    #[test]
+    fn knfsd_table_and_exportfs_v_with_wrapped_lines() {
+        let etab = "/install/nim/root/r/cn001\tcn001(rw,sync,wdelay,hide,nocrossmnt,insecure,no_root_squash,no_all_squash,no_subtree_check,secure_locks,acl,no_pnfs,anonuid=65534,anongid=65534,sec=sys,rw,insecure,no_root_squash,no_all_squash)\n\
+/install/nim/spot/s/usr\t10.0.0.0/8(ro,secure,root_squash)\n";
+        let a = parse_applied(etab);
+        assert!(a.unreadable.is_empty(), "{:?}", a.unreadable);
+        let g = a
+            .grant("/install/nim/root/r/cn001", &who("cn001", "10.0.0.1"))
+            .unwrap();
+        assert_eq!(
+            (g.access, g.squash, g.insecure),
+            (Access::Rw, Squash::None, true)
+        );
+        assert!(a
+            .grant("/install/nim/root/r/cn001", &who("cn002", "10.0.0.2"))
+            .is_none());
+        let g = a
+            .grant("/install/nim/spot/s/usr/lib", &who("cn002", "10.0.0.2"))
+            .unwrap();
+        assert_eq!(
+            (g.access, g.squash, g.insecure),
+            (Access::Ro, Squash::Root, false)
+        );
+        let v = "/install/nim/root/a/very/long/path\n\t\tcn001.cluster(rw,wdelay,no_root_squash,insecure)\n/x  \t*(ro)\n";
+        let a = parse_applied(v);
+        let g = a
+            .grant(
+                "/install/nim/root/a/very/long/path",
+                &who("cn001.cluster", ""),
+            )
+            .unwrap();
+        assert_eq!(g.access, Access::Rw);
+        assert!(a.grant("/x", &who("any", "")).is_some());
     }
 }

@@ -2,14 +2,15 @@
 //! rendering of the merged exports, how a new configuration is made live, its checks.
 
 use crate::config::exports::ExportsSettings;
+use crate::exports::applied::Applied;
 use crate::exports::error::ExportsError;
 use crate::exports::merge::Merged;
+use crate::remote::Remote;
 
 /// One kind of external NFS server (`exports.kind`). Everything that differs between kinds
 /// is a method here, implemented once per kind in its module of `exports::kinds`; the
-/// publishing and applying code only calls these. A kind that can report the exports its
-/// server has actually applied (as opposed to the file we wrote) gets that as a method here
-/// as well.
+/// publishing and applying code only calls these, and so does doctor, which reads what the
+/// server has actually applied (as opposed to the file this project wrote).
 pub trait ServerType: Sync {
     /// Where the configuration (for CES: the record of what was applied) is written unless
     /// `exports.file` names another file.
@@ -33,6 +34,14 @@ pub trait ServerType: Sync {
 
     /// Renders the configuration for the merged exports; writes nothing.
     fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, ExportsError>;
+
+    /// The exports the server applies, read from its own tool or state (one remote command);
+    /// `Err` says why they could not be read.
+    fn read_applied(&self, remote: &Remote, settings: &ExportsSettings) -> Result<Applied, String>;
+
+    /// What [`ServerType::read_applied`] makes of the text the server showed (for Ganesha,
+    /// the files it loads one after the other).
+    fn parse_applied(&self, text: &str) -> Applied;
 }
 
 /// What a rendering is made from.
