@@ -302,7 +302,8 @@ macro_rules! fuzz_tests {
 
 fuzz_tests!(
     tabdump noderange regexattr arith subvars statemnt litetree litefile lsps filesystems info
-    hosts config lsnim exports ganesha_ids rsh rsync_output script_output
+    hosts config lsnim exports ganesha_ids applied_linux applied_aix applied_ganesha
+    applied_ces rsh rsync_output script_output
 );
 
 #[test]

@@ -134,6 +134,23 @@ const GANESHA: &[&str] = &[
     "EXPORT{Export_Id=7;Path=/a;}\nEXPORT {\n  Path = \"/b\";\n  Export_Id = 65535;\n}\n# Export_Id = 3;\n",
 ];
 
+const APPLIED_LINUX: &[&str] = &[
+    "/install/nim/root/r/cn001\tcn001(rw,no_root_squash,insecure,sync)\n/install/spot\t10.0.0.0/8(ro)\n",
+    "/install/nim/root/a/very/long/path\n\t\tcn001.cluster(rw,wdelay,no_root_squash,insecure)\n/x  \t*(ro)\n",
+];
+
+const APPLIED_AIX: &[&str] = &[
+    "/install/nim/spot/71B/usr -ro,root=cn1:cn2,sec=sys\n/install/nim/root/71B_root/cn1 -rw,root=cn1,access=cn1\n",
+];
+
+const APPLIED_GANESHA: &[&str] = &[
+    "NFS_CORE_PARAM { Protocols = 4; }\nEXPORT {\n  Export_Id = 101;\n  Path = \"/install/statemnt\";\n  Access_Type = None; # none unless listed\n  Squash = Root_Squash;\n  FSAL { Name = VFS; }\n  CLIENT { Clients = lcn001, 10.1.0.0/16; Access_Type = RW; Squash = No_Root_Squash; }\n}\nEXPORT { Export_Id = 102; Path = /install/img/rootimg; Access_Type = RO; }\n",
+];
+
+const APPLIED_CES: &[&str] = &[
+    "mmnfs:nfsexports:HEADER:version:reserved:reserved:Path:Delegations:Clients:Access_Type:Protocols:Transports:Squash:\nmmnfs:nfsexports:0:1:::/gpfs/install/nim/root/r/cn001:NONE:cn001:RW:3%2C4:TCP:NO_ROOT_SQUASH:\nmmnfs:nfsexports:0:1:::/gpfs/install/spot:NONE:10.0.0.0%2F8:RO:3%2C4:TCP:ROOT_SQUASH:\n",
+];
+
 const RSH: &[&str] = &[
     "ssh -F '/a b/cfg' -o \"X=\\\"y\\\"\"",
     "ssh -i /root/.ssh/id_rsa -o ConnectTimeout=5",
@@ -283,6 +300,27 @@ fn ganesha_ids(text: &str) -> usize {
     size(&crate::exports::kinds::ganesha::previous_ids(text))
 }
 
+/// What a server of `kind` applies, read back from its own tool or state (doctor, status).
+fn applied(kind: crate::config::ServerKind, text: &str) -> usize {
+    size(&crate::exports::parse_applied(kind, text))
+}
+
+fn applied_linux(text: &str) -> usize {
+    applied(crate::config::ServerKind::Linux, text)
+}
+
+fn applied_aix(text: &str) -> usize {
+    applied(crate::config::ServerKind::Aix, text)
+}
+
+fn applied_ganesha(text: &str) -> usize {
+    applied(crate::config::ServerKind::Ganesha, text)
+}
+
+fn applied_ces(text: &str) -> usize {
+    applied(crate::config::ServerKind::Ces, text)
+}
+
 fn rsh(text: &str) -> usize {
     size(&crate::remote::split_rsh(text))
 }
@@ -392,6 +430,30 @@ pub(crate) const TARGETS: &[Target] = &[
         name: "ganesha_ids",
         samples: GANESHA,
         run: ganesha_ids,
+        max_output: linear,
+    },
+    Target {
+        name: "applied_linux",
+        samples: APPLIED_LINUX,
+        run: applied_linux,
+        max_output: linear,
+    },
+    Target {
+        name: "applied_aix",
+        samples: APPLIED_AIX,
+        run: applied_aix,
+        max_output: linear,
+    },
+    Target {
+        name: "applied_ganesha",
+        samples: APPLIED_GANESHA,
+        run: applied_ganesha,
+        max_output: linear,
+    },
+    Target {
+        name: "applied_ces",
+        samples: APPLIED_CES,
+        run: applied_ces,
         max_output: linear,
     },
     Target {

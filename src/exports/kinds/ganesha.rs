@@ -264,7 +264,7 @@ pub fn parse_applied(text: &str) -> Applied {
         if tokens[i].eq_ignore_ascii_case("EXPORT")
             && tokens.get(i + 1).map(String::as_str) == Some("{")
         {
-            let (block, next) = ganesha_block(&tokens, i + 2);
+            let (block, next) = ganesha_block(&tokens, i + 2, 1);
             match export_of_block(&block) {
                 Ok(e) => applied.exports.push(e),
                 Err(why) => applied.unreadable.push(format!("EXPORT block: {why}")),
@@ -321,15 +321,23 @@ fn ganesha_tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// Blocks nested deeper than this are skipped unread: Ganesha's own nest three deep (EXPORT,
+/// CLIENT, FSAL), and a recursion as deep as the input would overflow the stack.
+const MAX_NESTING: usize = 16;
+
 /// Parses a block's body from `i` up to its closing brace; returns it and the index after.
-fn ganesha_block(tokens: &[String], mut i: usize) -> (Block, usize) {
+/// `depth` counts the blocks it is in.
+fn ganesha_block(tokens: &[String], mut i: usize, depth: usize) -> (Block, usize) {
     let mut block = Block::default();
     while i < tokens.len() {
         match tokens[i].as_str() {
             "}" => return (block, i + 1),
             ";" => i += 1,
+            _ if tokens.get(i + 1).map(String::as_str) == Some("{") && depth >= MAX_NESTING => {
+                i = skip_block(tokens, i + 2);
+            }
             name if tokens.get(i + 1).map(String::as_str) == Some("{") => {
-                let (sub, next) = ganesha_block(tokens, i + 2);
+                let (sub, next) = ganesha_block(tokens, i + 2, depth + 1);
                 block.blocks.push((name.to_string(), sub));
                 i = next;
             }
@@ -348,6 +356,20 @@ fn ganesha_block(tokens: &[String], mut i: usize) -> (Block, usize) {
         }
     }
     (block, i)
+}
+
+/// The index after the closing brace of a block whose body starts at `i`.
+fn skip_block(tokens: &[String], mut i: usize) -> usize {
+    let mut open = 1usize;
+    while i < tokens.len() && open > 0 {
+        match tokens[i].as_str() {
+            "{" => open += 1,
+            "}" => open -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
 }
 
 pub(crate) fn ganesha_access(value: Option<&str>) -> Option<Option<Access>> {
@@ -417,6 +439,18 @@ mod tests {
         );
         assert_eq!(setting("Export_Id = 7;", "Export_Id"), Some("7"));
         assert_eq!(setting("Export_Ids = 7;", "Export_Id"), None);
+    }
+
+    #[test]
+    fn deeply_nested_blocks_do_not_exhaust_the_stack() {
+        let conf = format!("EXPORT {{ Path = /a; {}", "A {\n".repeat(200_000));
+        let a = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || parse_applied(&conf))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(a.exports.len() <= 1);
     }
 
     #[test]
