@@ -92,6 +92,7 @@ pub fn exports(
             }
         };
         let kind = config.exports.kind;
+        let applied = applied.index();
         for n in nodes {
             let who = Who {
                 names: vec![n.node.as_str()],

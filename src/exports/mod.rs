@@ -59,7 +59,7 @@ mod server;
 use crate::remote::Remote;
 
 pub use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
-pub use applied::{Applied, Who};
+pub use applied::{Applied, AppliedIndex, Who};
 pub use apply::ApplyReport;
 pub use clients::{fold_names, AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
 pub use error::{ExportsError, Unsupported};
