@@ -26,7 +26,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 /// A random kill point over the whole run: the largest numbers are a little past what one run
-/// of sn1 has (9 lsnim, 16 ssh, 6 rsync, 20 edit events), so that some points are never
+/// of sn1 has (9 lsnim, 15 ssh, 6 rsync, 20 edit events), so that some points are never
 /// reached and the run must simply succeed.
 fn random_point(rng: &mut Rng) -> KillPoint {
     let (event, most, delay) = match rng.below(4) {

@@ -244,7 +244,7 @@ pub(crate) fn sync_all(f: &Fleet<'_>) {
 /// time): planning (lsnim), the shared connection, the SN edits (inotify events: odd ones
 /// follow a temporary file's creation, even ones its rename), the copies (rsync starts, and
 /// times into a file), paging allocation, verification, exports and the connection's close.
-/// The numbers are those of a run of the example's sn1: 8 lsnim, 16 ssh, 6 rsync, 20 edit
+/// The numbers are those of a run of the example's sn1: 8 lsnim, 15 ssh, 6 rsync, 20 edit
 /// events. A delay is only used where the run goes on well after it: a kill timed after the
 /// last command could come after the run's end.
 const POINTS: &[(Event, u32, u32)] = &[
@@ -271,7 +271,7 @@ const POINTS: &[(Event, u32, u32)] = &[
     (Event::Ssh, 14, 0),
     (Event::Ssh, 15, 0),
     (Event::Ssh, 12, 0),
-    (Event::Ssh, 16, 0),
+    (Event::Ssh, 11, 0),
 ];
 
 /// Every point of [`POINTS`], alternately on the run alone and on its process group.
