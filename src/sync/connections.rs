@@ -55,13 +55,11 @@ pub fn close_connections(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::exports::Role;
     use crate::remote::Remote;
-    use crate::rsync::Job;
     use crate::sync::context::Sysroot;
     use crate::sync::execute::Executor;
-    use crate::sync::servers::{Server, ServerAddress};
-    use crate::sync::step::{Step, StepKind};
+    use crate::sync::servers::Server;
+    use crate::sync::step::Step;
 
     /// An ssh that accepts the shared-connection options (`-G` prints our control path) and
     /// then cannot reach the server, as ssh says when a connection times out; it logs each
@@ -88,38 +86,8 @@ mod tests {
         let rsh = unreachable_ssh(dir.path());
         let config = Config::default().server("nfs1");
         let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
-        let step = Step {
-            server: "nfs1".into(),
-            role: Role::Spot,
-            resource: "spot1".into(),
-            location: "/install/nim/spot/spot1".into(),
-            label: "spot spot1".into(),
-            nodes: vec!["cn1".into()],
-            kind: StepKind::Rsync(Job {
-                source: "/src".into(),
-                dest: remote.rsync_target("/install/nim/spot/spot1"),
-                rules: Vec::new(),
-                delete: true,
-                sparse: false,
-                xattrs: false,
-                size_only: false,
-                compress: false,
-                temp_dir: None,
-                rsh: remote.rsync_rsh(),
-                rsync_path: None,
-            }),
-            covers: Vec::new(),
-            needs: Vec::new(),
-        };
-        let server = Server {
-            name: "nfs1".into(),
-            address: ServerAddress {
-                host: "nfs1".into(),
-                ip: "10.0.0.9".into(),
-            },
-            remote,
-            config,
-        };
+        let step = Step::spot_on_nfs1(&remote, "spot1");
+        let server = Server::nfs1(remote, config);
         let mut servers: Servers = [("nfs1".to_string(), server)].into();
         let dead = DeadServers::default();
         let mut lines = Vec::new();

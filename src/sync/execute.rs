@@ -697,7 +697,6 @@ mod tests {
     use crate::config::Config;
     use crate::exports::Role;
     use crate::remote::Remote;
-    use crate::sync::servers::ServerAddress;
 
     /// An ssh that lets the first command through (the preparation) and then answers as a
     /// server that stopped answering does; it counts its calls.
@@ -737,15 +736,7 @@ mod tests {
         let rsh = local_ssh(dir);
         let config = Config::default().server("nfs1");
         let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
-        let server = Server {
-            name: "nfs1".into(),
-            address: ServerAddress {
-                host: "nfs1".into(),
-                ip: "10.0.0.9".into(),
-            },
-            remote: remote.clone(),
-            config,
-        };
+        let server = Server::nfs1(remote.clone(), config);
         let servers: Servers = [("nfs1".to_string(), server)].into();
         // The server's paths are below `srv`, the SN's the same paths below `sn`.
         let srv = dir.join("srv").display().to_string();
@@ -842,40 +833,10 @@ mod tests {
         // (ETXTBSY).
         let rsh = format!("sh {}", ssh.display());
         let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
-        let server = Server {
-            name: "nfs1".into(),
-            address: ServerAddress {
-                host: "nfs1".into(),
-                ip: "10.0.0.9".into(),
-            },
-            remote: remote.clone(),
-            config,
-        };
+        let server = Server::nfs1(remote.clone(), config);
         let servers: Servers = [("nfs1".to_string(), server)].into();
         let steps: Vec<Step> = (1..=3)
-            .map(|i| Step {
-                server: "nfs1".into(),
-                role: Role::Spot,
-                resource: format!("spot{i}"),
-                location: format!("/install/nim/spot/spot{i}"),
-                label: format!("spot spot{i}"),
-                nodes: vec!["cn1".into()],
-                kind: StepKind::Rsync(rsync::Job {
-                    source: "/src".into(),
-                    dest: remote.rsync_target(&format!("/install/nim/spot/spot{i}")),
-                    rules: Vec::new(),
-                    delete: true,
-                    sparse: false,
-                    xattrs: false,
-                    size_only: false,
-                    compress: false,
-                    temp_dir: None,
-                    rsh: remote.rsync_rsh(),
-                    rsync_path: None,
-                }),
-                covers: Vec::new(),
-                needs: Vec::new(),
-            })
+            .map(|i| Step::spot_on_nfs1(&remote, &format!("spot{i}")))
             .collect();
         let sysroot = Sysroot::new(dir.path());
         let syslog = Syslog::disabled();

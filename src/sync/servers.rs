@@ -32,6 +32,22 @@ pub struct Server {
 /// The servers of a run by name.
 pub type Servers = BTreeMap<String, Server>;
 
+#[cfg(test)]
+impl Server {
+    /// The server `nfs1` at 10.0.0.9, reached through `remote`: the engine's unit tests' server.
+    pub(crate) fn nfs1(remote: Remote, config: ServerConfig) -> Server {
+        Server {
+            name: "nfs1".into(),
+            address: ServerAddress {
+                host: "nfs1".into(),
+                ip: "10.0.0.9".into(),
+            },
+            remote,
+            config,
+        }
+    }
+}
+
 /// Why a server cannot be used.
 #[derive(Debug)]
 pub enum ServerProblem {

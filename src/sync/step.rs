@@ -44,6 +44,38 @@ pub struct Step {
     pub needs: Vec<String>,
 }
 
+#[cfg(test)]
+impl Step {
+    /// A SPOT copy of `/src` to `/install/nim/spot/<name>` on nfs1 through `remote`: the
+    /// engine's unit tests' step.
+    pub(crate) fn spot_on_nfs1(remote: &crate::remote::Remote, name: &str) -> Step {
+        let location = format!("/install/nim/spot/{name}");
+        Step {
+            server: "nfs1".into(),
+            role: Role::Spot,
+            resource: name.into(),
+            location: location.clone(),
+            label: format!("spot {name}"),
+            nodes: vec!["cn1".into()],
+            kind: StepKind::Rsync(Job {
+                source: "/src".into(),
+                dest: remote.rsync_target(&location),
+                rules: Vec::new(),
+                delete: true,
+                sparse: false,
+                xattrs: false,
+                size_only: false,
+                compress: false,
+                temp_dir: None,
+                rsh: remote.rsync_rsh(),
+                rsync_path: None,
+            }),
+            covers: Vec::new(),
+            needs: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
