@@ -12,15 +12,14 @@ pub mod execute;
 pub mod facts;
 pub mod plan;
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::exports::{Part, Published};
+use crate::exports::Published;
 use crate::mounts::{self, Os};
-use crate::remote::{Remote, RemoteError};
+use crate::remote::RemoteError;
 use crate::sync::connections::{close_connections, share_connections};
 use crate::sync::context::Sysroot;
 use crate::sync::execute::{not_run, DeadServers};
@@ -323,13 +322,9 @@ fn publish(
         .filter_map(|name| Some((name.clone(), dead.get(name)?.clone())))
         .collect();
     paths.retain(|name, _| !dead.contains_key(name));
+    // The part's earlier paths and clients are kept by the exports themselves: a run for
+    // some nodes keeps the others (see `exports::merge`).
     let part = part_name(&opts.sn);
-    for (name, new) in paths.iter_mut() {
-        if let Some(server) = servers.get(name).filter(|s| s.config.exports.apply) {
-            let parts_dir = &server.config.exports.parts_dir;
-            *new = with_previous(&server.remote, parts_dir, &part, std::mem::take(new));
-        }
-    }
     // Clients stay node names where the server resolves them, else become their addresses
     // (hosts.ip, else this host's resolver): see `exports` and its `clients` setting.
     let addresses = NodeAddresses {
@@ -363,39 +358,4 @@ fn publish(
                 .push(format!("{name}: exports {}", not_run(&cause)));
         }
     }
-}
-
-/// The paths this part published before, with the new ones added (clients merged): a run for
-/// some nodes keeps the exports of the others.
-fn with_previous(
-    remote: &Remote,
-    parts_dir: &str,
-    part: &str,
-    new: Vec<Published>,
-) -> Vec<Published> {
-    let path = remote.path(&format!("{}/{part}.json", parts_dir.trim_end_matches('/')));
-    let previous = remote
-        .command(&["cat", &path])
-        .run()
-        .ok()
-        .filter(|o| o.success())
-        .and_then(|o| Part::from_json(&o.stdout).ok())
-        .map(|p| p.published)
-        .unwrap_or_default();
-    let mut by_path: BTreeMap<String, Published> = BTreeMap::new();
-    for p in previous.into_iter().chain(new) {
-        let key = p.path.trim_end_matches('/').to_string();
-        match by_path.get_mut(&key) {
-            Some(have) => {
-                have.clients.extend(p.clients);
-                have.clients.sort();
-                have.clients.dedup();
-                have.role = p.role;
-            }
-            None => {
-                by_path.insert(key, p);
-            }
-        }
-    }
-    by_path.into_values().collect()
 }
