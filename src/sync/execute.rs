@@ -74,6 +74,7 @@ pub fn not_run(cause: &str) -> String {
 }
 
 /// Runs steps against their servers.
+#[derive(Clone)]
 pub struct Executor<'a> {
     pub servers: &'a Servers,
     pub sysroot: &'a Sysroot,
@@ -88,6 +89,14 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// This executor without its progress output, sharing its record of dead servers.
+    pub fn without_progress(&self) -> Self {
+        Executor {
+            progress: None,
+            ..self.clone()
+        }
+    }
+
     /// Prepares the servers, runs the steps of the reachable ones and fails the others'.
     /// The paging allocations of one server run together, in one remote command.
     pub fn execute<'p>(&self, steps: &'p [Step], temp_dir: &str) -> Execution<'p> {

@@ -159,15 +159,7 @@ pub fn plan_lines(engine: &Engine<'_>, sn: &str, lite: &Lite) -> Vec<String> {
 
 fn executor<'a>(engine: &Engine<'a>, sn: &str) -> Executor<'a> {
     Executor {
-        engine: Engine {
-            servers: engine.servers,
-            sysroot: engine.sysroot,
-            syslog: engine.syslog,
-            rsync: engine.rsync.clone(),
-            jobs: engine.jobs,
-            progress: None,
-            dead: engine.dead.clone(),
-        },
+        engine: engine.without_progress(),
         owner: format!("syncaixres on {sn} (pid {})", std::process::id()),
     }
 }
