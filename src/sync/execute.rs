@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::context::Sysroot;
 use super::pool;
 use super::servers::{Server, Servers};
-use super::step::{Done, RemoveEntry, Step, StepKind, StepResult, Verification};
+use super::step::{Done, Need, RemoveEntry, Step, StepKind, StepResult, Verification};
 use crate::process::{Cmd, CommandError};
 use crate::remote::{connection_failure, Remote};
 use crate::rsync::{self, Verdict};
@@ -263,21 +263,27 @@ impl Executor<'_> {
 
     /// Fails a copy whose sources ([`Step::needs`]) vanished from this host while it ran
     /// (NIM removing a client): the server's copy was kept (see the plan's `P` rules), and
-    /// the nodes are not reported synced.
+    /// their nodes are not reported synced; the step's other nodes were copied.
     fn check_vanished(&self, step: &Step, r: &mut StepResult) {
-        let gone: Vec<&str> = step
-            .needs
-            .iter()
-            .map(String::as_str)
-            .filter(|p| self.sysroot.local(p).symlink_metadata().is_err())
-            .collect();
-        if gone.is_empty() || r.error.is_some() {
+        if r.error.is_some() {
             return;
         }
+        let gone: Vec<&Need> = step
+            .needs
+            .iter()
+            .filter(|n| self.sysroot.local(&n.path).symlink_metadata().is_err())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let paths: Vec<&str> = gone.iter().map(|n| n.path.as_str()).collect();
         r.error = Some(format!(
             "{} vanished on this SN during the copy; the server's copy was kept as it was",
-            gone.join(" ")
+            paths.join(" ")
         ));
+        r.nodes
+            .retain(|node| gone.iter().any(|n| n.nodes.contains(node)));
+        r.vanished_only = true;
     }
 
     /// Runs one rsync of `step`; with `dry_run` it only compares.
@@ -704,7 +710,7 @@ fn stderr_tail(stderr: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::exports::Role;
+    use crate::exports::{Published, Role};
     use crate::remote::Remote;
 
     /// An ssh that lets the first command through (the preparation) and then answers as a
@@ -735,6 +741,87 @@ mod tests {
         )
         .unwrap();
         format!("sh {}", ssh.display())
+    }
+
+    #[test]
+    fn a_vanished_source_fails_its_nodes_only_and_the_others_are_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let sysroot = Sysroot::new(dir.path());
+        let sr = "/install/nim/shared_root/sr1";
+        let hosts = |n: &str| format!("{sr}/etc/.client_data/hosts.{n}");
+        std::fs::create_dir_all(sysroot.local(&format!("{sr}/etc/.client_data"))).unwrap();
+        std::fs::write(sysroot.local(&hosts("cn1")), "").unwrap();
+        std::fs::write(sysroot.local(&hosts("cn3")), "").unwrap();
+        let config = Config::default().server("nfs1");
+        let remote = Remote::with_rsh(&config, Some("false")).unwrap();
+        let nodes: Vec<String> = ["cn1", "cn2", "cn3"].map(String::from).to_vec();
+        let mut step = Step::spot_on_nfs1(&remote, "sr1");
+        step.nodes = nodes.clone();
+        step.covers = vec![Published {
+            path: sr.into(),
+            role: Role::SharedRoot,
+            clients: nodes.clone(),
+        }];
+        step.needs = std::iter::once(Need {
+            path: sr.into(),
+            nodes: nodes.clone(),
+        })
+        .chain(nodes.iter().map(|n| Need {
+            path: hosts(n),
+            nodes: vec![n.clone()],
+        }))
+        .collect();
+        let servers = Servers::new();
+        let syslog = Syslog::disabled();
+        let executor = Executor {
+            servers: &servers,
+            sysroot: &sysroot,
+            syslog: &syslog,
+            rsync: "rsync".into(),
+            jobs: 1,
+            progress: None,
+            dead: DeadServers::default(),
+        };
+        let mut r = StepResult::of(&step);
+        executor.check_vanished(&step, &mut r);
+        assert_eq!(
+            r.error.as_deref(),
+            Some(
+                format!(
+                    "{} vanished on this SN during the copy; the server's copy was kept as it was",
+                    hosts("cn2")
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(
+            (r.nodes.as_slice(), r.vanished_only),
+            (&["cn2".to_string()][..], true)
+        );
+        let done = [Done {
+            step: &step,
+            result: r,
+        }];
+        let published = crate::sync::exports_step::published(&done);
+        assert_eq!(published["nfs1"].len(), 1);
+        assert_eq!(published["nfs1"][0].clients, ["cn1", "cn3"]);
+
+        // The whole tree gone: every node failed, nothing published.
+        std::fs::remove_dir_all(sysroot.local(sr)).unwrap();
+        let mut r = StepResult::of(&step);
+        executor.check_vanished(&step, &mut r);
+        assert_eq!(r.nodes, nodes);
+        let done = [Done {
+            step: &step,
+            result: r,
+        }];
+        assert!(crate::sync::exports_step::published(&done).is_empty());
+
+        // A copy that failed otherwise is not narrowed.
+        let mut r = StepResult::of(&step);
+        r.error = Some("rsync failed".into());
+        executor.check_vanished(&step, &mut r);
+        assert_eq!((r.nodes, r.vanished_only), (nodes, false));
     }
 
     #[test]

@@ -23,14 +23,36 @@ pub struct Outcome {
 }
 
 /// Per server with at least one step done, the paths that its successful steps cover (see
-/// [`super::step::Step::covers`]). After a removal the list is empty: publishing it
-/// refreshes the part from the SN's exports, which no longer name the removed nodes.
+/// [`super::step::Step::covers`]); of a copy that failed only for the nodes whose sources
+/// vanished, what it covers for its other nodes. After a removal the list is empty:
+/// publishing it refreshes the part from the SN's exports, which no longer name the removed
+/// nodes.
 pub fn published(done: &[Done<'_>]) -> BTreeMap<String, Vec<Published>> {
-    by_server(
+    let mut out = by_server(
         done.iter()
             .filter(|d| d.result.ok)
             .map(|d| (d.step.server.as_str(), d.step.covers.as_slice())),
-    )
+    );
+    for d in done.iter().filter(|d| d.result.vanished_only) {
+        let failed = &d.result.nodes;
+        for c in &d.step.covers {
+            let clients: Vec<String> = c
+                .clients
+                .iter()
+                .filter(|n| !failed.contains(n))
+                .cloned()
+                .collect();
+            if !clients.is_empty() {
+                out.entry(d.step.server.clone())
+                    .or_default()
+                    .push(Published {
+                        clients,
+                        ..c.clone()
+                    });
+            }
+        }
+    }
+    out
 }
 
 /// The covered paths of successful steps, given as `(server, covers)`, gathered per server.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::context::{DirState, Facts};
 use super::inventory::{RootKind, Target};
 use super::servers::{Server, Servers};
-use super::step::{temp_dir, NodeFailure, Plan, RemoveEntry, Step, StepKind};
+use super::step::{temp_dir, Need, NodeFailure, Plan, RemoveEntry, Step, StepKind};
 use crate::config::PagingMode;
 use crate::exports::{Published, Role};
 use crate::rsync::Job;
@@ -187,7 +187,13 @@ impl Planner {
             nodes,
             kind,
             // What the step covers must still be here once it ran; see `Step::needs`.
-            needs: covers.iter().map(|c| c.path.clone()).collect(),
+            needs: covers
+                .iter()
+                .map(|c| Need {
+                    path: c.path.clone(),
+                    nodes: c.clients.clone(),
+                })
+                .collect(),
             covers,
         });
     }
@@ -213,7 +219,7 @@ impl Planner {
         role: Role,
         kind: &str,
         rules: Vec<String>,
-        needs: Vec<String>,
+        needs: Vec<Need>,
     ) {
         let nodes = Self::nodes(g);
         match facts.dir(g.location) {
@@ -315,7 +321,10 @@ impl Planner {
         for t in &g.targets {
             let hosts = format!("{}/etc/.client_data/hosts.{}", g.location, t.nim);
             if facts.file(&hosts) {
-                needs.push(hosts);
+                needs.push(Need {
+                    path: hosts,
+                    nodes: vec![t.node.clone()],
+                });
                 rules.push(format!("+ /etc/.client_data/*.{}", escape(&t.nim)));
             } else {
                 self.fail(

@@ -39,9 +39,16 @@ pub struct Step {
     pub covers: Vec<Published>,
     /// Paths of this host the copy is for (a client's directory, a shared_root client's
     /// `.client_data` hosts file): one that vanished while the step ran (NIM removing the
-    /// client) fails it, the server's copy being kept.
+    /// client) fails the step for its nodes, the server's copy being kept.
     #[serde(skip)]
-    pub needs: Vec<String>,
+    pub needs: Vec<Need>,
+}
+
+/// A path of this host a copy is for, and the nodes it is for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Need {
+    pub path: String,
+    pub nodes: Vec<String>,
 }
 
 #[cfg(test)]
@@ -140,8 +147,14 @@ pub struct StepResult {
     pub server: String,
     pub label: String,
     pub kind: Kind,
+    /// The step's nodes; when the copy failed only because sources of some of them vanished,
+    /// just those nodes ([`StepResult::vanished_only`]).
     pub nodes: Vec<String>,
     pub ok: bool,
+    /// The copy itself succeeded and failed only for the nodes whose sources vanished from
+    /// this host while it ran: the step's other nodes were copied.
+    #[serde(skip)]
+    pub vanished_only: bool,
     pub stats: Stats,
     /// Items rsync changed (or files created/removed).
     pub changes: usize,

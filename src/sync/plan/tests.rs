@@ -169,12 +169,16 @@ fn shared_root_protects_other_sns_client_data() {
             "- /*_71Bsr/",
         ]
     );
+    let need = |path: String, nodes: &[&str]| crate::sync::step::Need {
+        path,
+        nodes: nodes.iter().map(|n| n.to_string()).collect(),
+    };
     assert_eq!(
         sr.needs,
         [
-            SR.to_string(),
-            format!("{SR}/etc/.client_data/hosts.cn003"),
-            format!("{SR}/etc/.client_data/hosts.cn004"),
+            need(SR.to_string(), &["cn003", "cn004"]),
+            need(format!("{SR}/etc/.client_data/hosts.cn003"), &["cn003"]),
+            need(format!("{SR}/etc/.client_data/hosts.cn004"), &["cn004"]),
         ]
     );
 }
