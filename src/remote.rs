@@ -399,6 +399,22 @@ pub fn split_rsh(text: &str) -> Result<Vec<String>, RemoteError> {
     Ok(words)
 }
 
+/// Writes the shell script `body` to `fake-ssh` in `dir`, with `{calls}` standing for the
+/// file `calls` there (where a fake ssh logs its calls), and returns the remote shell that
+/// runs it: through `sh`, since executing a script just written races with other tests'
+/// forks (ETXTBSY).
+#[cfg(test)]
+pub(crate) fn fake_ssh(dir: &std::path::Path, body: &str) -> String {
+    let script = dir.join("fake-ssh");
+    let calls = dir.join("calls");
+    std::fs::write(
+        &script,
+        body.replace("{calls}", &calls.display().to_string()),
+    )
+    .unwrap();
+    format!("sh {}", script.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

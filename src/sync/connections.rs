@@ -65,19 +65,12 @@ mod tests {
     /// then cannot reach the server, as ssh says when a connection times out; it logs each
     /// call's arguments.
     fn unreachable_ssh(dir: &std::path::Path) -> String {
-        let script = dir.join("fake-ssh");
-        std::fs::write(
-            &script,
-            format!(
-                "echo \"$*\" >> {calls}\nfor a; do case $a in ControlPath=*) p=${{a#ControlPath=}};; \
-                 -G) g=1;; esac; done\nif [ -n \"$g\" ]; then echo \"controlpath $p\"; exit 0; fi\n\
-                 echo 'ssh: connect to host 10.0.0.9 port 22: Connection timed out' >&2\nexit 255\n",
-                calls = dir.join("calls").display()
-            ),
+        crate::remote::fake_ssh(
+            dir,
+            "echo \"$*\" >> {calls}\nfor a; do case $a in ControlPath=*) p=${a#ControlPath=};; \
+             -G) g=1;; esac; done\nif [ -n \"$g\" ]; then echo \"controlpath $p\"; exit 0; fi\n\
+             echo 'ssh: connect to host 10.0.0.9 port 22: Connection timed out' >&2\nexit 255\n",
         )
-        .unwrap();
-        // Run through sh: executing a script just written races with other tests' forks.
-        format!("sh {}", script.display())
     }
 
     #[test]
@@ -106,13 +99,8 @@ mod tests {
         let sysroot = Sysroot::new(dir.path());
         let syslog = Syslog::disabled();
         let executor = Executor {
-            servers: &servers,
-            sysroot: &sysroot,
-            syslog: &syslog,
-            rsync: "rsync".into(),
-            jobs: 1,
-            progress: None,
             dead: dead.clone(),
+            ..Executor::for_tests(&servers, &sysroot, &syslog, 1)
         };
         let ran = executor.execute(std::slice::from_ref(&step), "/install/.xcat-extnfs.tmp");
         assert_eq!(

@@ -707,6 +707,28 @@ fn stderr_tail(stderr: &str) -> String {
 }
 
 #[cfg(test)]
+impl<'a> Executor<'a> {
+    /// The engine's unit tests' executor: the local rsync, no progress output, no server
+    /// found dead yet.
+    pub(crate) fn for_tests(
+        servers: &'a Servers,
+        sysroot: &'a Sysroot,
+        syslog: &'a Syslog,
+        jobs: usize,
+    ) -> Self {
+        Executor {
+            servers,
+            sysroot,
+            syslog,
+            rsync: "rsync".into(),
+            jobs,
+            progress: None,
+            dead: DeadServers::default(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
@@ -715,32 +737,20 @@ mod tests {
 
     /// An ssh that lets the first command through (the preparation) and then answers as a
     /// server that stopped answering does; it counts its calls.
-    fn dying_ssh(dir: &std::path::Path) -> std::path::PathBuf {
-        let ssh = dir.join("fake-ssh");
-        std::fs::write(
-            &ssh,
-            format!(
-                "#!/bin/sh\necho x >> {calls}\nif [ \"$(wc -l < {calls})\" -eq 1 ]; then exit 0; fi\n\
-                 echo 'Timeout, server nfs1 not responding.' >&2\nexit 255\n",
-                calls = dir.join("calls").display()
-            ),
+    fn dying_ssh(dir: &std::path::Path) -> String {
+        crate::remote::fake_ssh(
+            dir,
+            "echo x >> {calls}\nif [ \"$(wc -l < {calls})\" -eq 1 ]; then exit 0; fi\n\
+             echo 'Timeout, server nfs1 not responding.' >&2\nexit 255\n",
         )
-        .unwrap();
-        ssh
     }
 
     /// An ssh that runs the command line it is given here, counting its calls.
     fn local_ssh(dir: &std::path::Path) -> String {
-        let ssh = dir.join("fake-ssh");
-        std::fs::write(
-            &ssh,
-            format!(
-                "for line; do :; done\necho call >> {calls}\nexec sh -c \"$line\"\n",
-                calls = dir.join("calls").display()
-            ),
+        crate::remote::fake_ssh(
+            dir,
+            "for line; do :; done\necho call >> {calls}\nexec sh -c \"$line\"\n",
         )
-        .unwrap();
-        format!("sh {}", ssh.display())
     }
 
     #[test]
@@ -773,15 +783,7 @@ mod tests {
         .collect();
         let servers = Servers::new();
         let syslog = Syslog::disabled();
-        let executor = Executor {
-            servers: &servers,
-            sysroot: &sysroot,
-            syslog: &syslog,
-            rsync: "rsync".into(),
-            jobs: 1,
-            progress: None,
-            dead: DeadServers::default(),
-        };
+        let executor = Executor::for_tests(&servers, &sysroot, &syslog, 1);
         let mut r = StepResult::of(&step);
         executor.check_vanished(&step, &mut r);
         assert_eq!(
@@ -879,15 +881,7 @@ mod tests {
         std::fs::write(format!("{srv}/p2/cn3"), b"").unwrap();
         assert_eq!(units(&steps), [vec![0, 2, 3], vec![1]]);
         let syslog = Syslog::disabled();
-        let executor = Executor {
-            servers: &servers,
-            sysroot: &sysroot,
-            syslog: &syslog,
-            rsync: "rsync".into(),
-            jobs: 2,
-            progress: None,
-            dead: DeadServers::default(),
-        };
+        let executor = Executor::for_tests(&servers, &sysroot, &syslog, 2);
         let ran = executor.execute(&steps, &format!("{srv}/.tmp"));
         let results: Vec<(&str, bool, usize, Option<&str>)> = ran
             .done
@@ -922,12 +916,9 @@ mod tests {
     #[test]
     fn a_server_found_dead_is_not_tried_again() {
         let dir = tempfile::tempdir().unwrap();
-        let ssh = dying_ssh(dir.path());
+        let rsh = dying_ssh(dir.path());
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         let config = Config::default().server("nfs1");
-        // Run through sh: executing a script just written races with other tests' forks
-        // (ETXTBSY).
-        let rsh = format!("sh {}", ssh.display());
         let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
         let server = Server::nfs1(remote.clone(), config);
         let servers: Servers = [("nfs1".to_string(), server)].into();
@@ -936,15 +927,7 @@ mod tests {
             .collect();
         let sysroot = Sysroot::new(dir.path());
         let syslog = Syslog::disabled();
-        let executor = Executor {
-            servers: &servers,
-            sysroot: &sysroot,
-            syslog: &syslog,
-            rsync: "rsync".into(),
-            jobs: 1,
-            progress: None,
-            dead: DeadServers::default(),
-        };
+        let executor = Executor::for_tests(&servers, &sysroot, &syslog, 1);
         let ran = executor.execute(&steps, "/install/.xcat-extnfs.tmp");
         let errors: Vec<&str> = ran
             .done
