@@ -41,12 +41,7 @@ pub const HUNG_SERVER_SECONDS: u64 = 30 + 15 * 4 + 15;
 pub fn ssh_options(resolved: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = SSH_REQUIRED.iter().map(|s| s.to_string()).collect();
     for (key, default, ours) in SSH_DEFAULTS {
-        let value = resolved.map(|text| {
-            text.lines()
-                .filter_map(|l| l.split_once(' '))
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v.trim())
-        });
+        let value = resolved.map(|text| resolved_value(text, key));
         // Not known (no `ssh -G`, or a key it did not print): add ours, as before.
         let unset = match value {
             None | Some(None) => true,
@@ -58,6 +53,16 @@ pub fn ssh_options(resolved: Option<&str>) -> Vec<String> {
         }
     }
     out
+}
+
+/// The value of `key` (lowercase, as ssh prints it) in `ssh -G` output, which prints each
+/// key once, as `key value`.
+pub fn resolved_value<'t>(config: &'t str, key: &str) -> Option<&'t str> {
+    config
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.trim())
 }
 
 /// The configuration ssh resolves for `host` with the site's words (`ssh -G`, no connection

@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 
 use serde::Serialize;
 
-use crate::remote::{connection_failure, master_log, Remote};
+use crate::remote::{connection_failure, master_log, resolved_value, Remote};
 
 /// How long an idle master outlives its last client. Clients follow each other within a run;
 /// should a gap ever be longer, ssh falls back to a connection of its own (`ControlMaster=no`).
@@ -316,10 +316,7 @@ fn control_args(m: &Master, command: &str) -> Vec<String> {
 /// Whether `ssh -G` output names `socket` as the control path (so no option of `RSYNC_RSH`
 /// overrides ours).
 pub fn effective_control_path(config: &str, socket: &str) -> bool {
-    config.lines().any(|l| {
-        l.split_once(' ')
-            .is_some_and(|(k, v)| k.eq_ignore_ascii_case("controlpath") && v.trim() == socket)
-    })
+    resolved_value(config, "controlpath") == Some(socket)
 }
 
 /// Why a server's connection is not shared.
