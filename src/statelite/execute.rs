@@ -300,16 +300,8 @@ impl Executor<'_> {
     /// A failed server command in words; one that could not reach the server marks it dead
     /// for the rest of the run and says so with ssh's words.
     fn lost(&self, server: &str, e: &CommandError) -> String {
-        let cause = self
-            .engine
-            .servers
-            .get(server)
-            .and_then(|s| failure_cause(&s.remote, e));
-        match cause {
-            Some(cause) => {
-                self.engine.dead.mark(server, &cause);
-                format!("connection lost: {cause}")
-            }
+        match self.engine.connection_lost(server, e) {
+            Some(cause) => format!("connection lost: {cause}"),
             None => e.to_string(),
         }
     }

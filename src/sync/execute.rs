@@ -89,6 +89,14 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
+    /// ssh's words when `e`, a command to `server`, failed because the server could not be
+    /// reached or the connection died; the server is then dead for the rest of the run.
+    pub fn connection_lost(&self, server: &str, e: &CommandError) -> Option<String> {
+        let cause = failure_cause(&self.servers.get(server)?.remote, e)?;
+        self.dead.mark(server, &cause);
+        Some(cause)
+    }
+
     /// This executor without its progress output, sharing its record of dead servers.
     pub fn without_progress(&self) -> Self {
         Executor {
@@ -190,11 +198,8 @@ impl Executor<'_> {
             if let Err(e) = cmd.run_checked() {
                 // The whole command and stderr go to syslog; the admin gets one line.
                 self.syslog.err(&format!("{name}: {e}"));
-                let reason = match failure_cause(&server.remote, &e) {
-                    Some(cause) => {
-                        self.dead.mark(name, &cause);
-                        format!("cannot reach the server: {cause}")
-                    }
+                let reason = match self.connection_lost(name, &e) {
+                    Some(cause) => format!("cannot reach the server: {cause}"),
                     None => format!("cannot prepare the server: {}", short(&e)),
                 };
                 down.insert(name.to_string(), reason);
@@ -484,21 +489,18 @@ impl Executor<'_> {
     /// Runs one of our server-side scripts; it reports `created`/`removed`/`differs`/`error`
     /// lines, one per file.
     fn remote_script(&self, step: &Step, cmd: &Cmd, r: &mut StepResult) {
-        let Some(server) = self.servers.get(&step.server) else {
+        if !self.servers.contains_key(&step.server) {
             r.error = Some("not a server of this run".into());
             return;
-        };
+        }
         let tag = format!("{}: {}", step.server, step.label);
         self.syslog.info(&format!("{tag}: {}", cmd.display()));
         let out = match cmd.run_checked() {
             Ok(o) => o,
             Err(e) => {
                 self.syslog.err(&format!("{tag}: {e}"));
-                r.error = Some(match failure_cause(&server.remote, &e) {
-                    Some(cause) => {
-                        self.dead.mark(&step.server, &cause);
-                        format!("connection lost: {cause}")
-                    }
+                r.error = Some(match self.connection_lost(&step.server, &e) {
+                    Some(cause) => format!("connection lost: {cause}"),
                     None => short(&e),
                 });
                 return;
