@@ -98,16 +98,9 @@ fn plan_all(sysroot: &Sysroot, tftpdir: &str, targets: &[Target], servers: &Serv
     if threads < 2 || targets.len() < PARALLEL_FROM {
         return plan_part(sysroot, tftpdir, targets, servers);
     }
-    let chunk = targets.len().div_ceil(threads);
-    let parts: Vec<Planned> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || plan_part(sysroot, tftpdir, part, servers)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let chunks: Vec<&[Target]> = targets.chunks(targets.len().div_ceil(threads)).collect();
+    let parts = super::pool::map(&chunks, threads, |part| {
+        plan_part(sysroot, tftpdir, part, servers)
     });
     let mut planned = Planned {
         edits: Vec::new(),
