@@ -266,3 +266,54 @@ fn read_text(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<String> {
 pub fn apply(sysroot: &Sysroot, edit: &Edit) -> std::io::Result<()> {
     crate::atomic::replace(&sysroot.local(&edit.path), edit.content.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::inventory::Resource;
+
+    #[test]
+    fn many_nodes_are_read_in_parallel_and_reported_in_their_order() {
+        let res = |name: &str| Resource {
+            name: name.into(),
+            location: format!("/install/nim/{name}"),
+        };
+        // Enough targets for the parallel path; their server is not resolved, so each fails.
+        let targets: Vec<Target> = (0..PARALLEL_FROM + 77)
+            .map(|i| Target {
+                node: format!("cn{i:04}"),
+                nim: format!("cn{i:04}"),
+                image: "71Bcosi".into(),
+                server: if i % 2 == 0 { "nfs1" } else { "nfs2" }.into(),
+                ip: None,
+                spot: res("spot"),
+                root: RootKind::Own(res("root")),
+                paging: None,
+                dump: None,
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let (edits, failed) = plan(
+            &Sysroot::new(dir.path()),
+            "/tftpboot",
+            &targets,
+            &Servers::new(),
+        );
+        assert!(edits.is_empty());
+        let got: Vec<(&str, &str)> = failed
+            .iter()
+            .map(|f| (f.node.as_str(), f.message.as_str()))
+            .collect();
+        let want: Vec<(&str, String)> = targets
+            .iter()
+            .map(|t| {
+                (
+                    t.node.as_str(),
+                    format!("server {} is not resolved", t.server),
+                )
+            })
+            .collect();
+        let want: Vec<(&str, &str)> = want.iter().map(|(n, m)| (*n, m.as_str())).collect();
+        assert_eq!(got, want);
+    }
+}
