@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    allocated, assert_same, copy_tree, digest, fixtures_bin, root, CommandExt, Finished, Host, Lab,
-    Server, Sn, Tree,
+    allocated, assert_same, copy_tree, digest, fixtures_path, root, CommandExt, Finished, Host,
+    Lab, Server, Sn, Tree,
 };
 
 pub(crate) const NFS: &str = "nfs1";
@@ -89,14 +89,7 @@ impl<'l> Cluster<'l> {
             .env("ACTION", action)
             .env("RSYNC_RSH", self.lab.rsync_rsh())
             .env("LSNIM_DB", s.path("lsnim.db"))
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    fixtures_bin().display(),
-                    std::env::var("PATH").unwrap()
-                ),
-            );
+            .env("PATH", fixtures_path());
         cmd
     }
 
