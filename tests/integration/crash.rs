@@ -290,7 +290,7 @@ const MIN_POINTS: usize = 20;
 
 /// How many events of each kind a `--jobs 1` run of `sn` has, from a run that is not killed
 /// (after `change_sources`, as every kill round): lsnim, ssh and rsync starts, edit events.
-fn recorded(f: &Fleet<'_>, sn: &str) -> [(Event, u32); 4] {
+pub(crate) fn recorded(f: &Fleet<'_>, sn: &str) -> [(Event, u32); 4] {
     f.tripwire.reset();
     let mut cmd = f.syncaixres(sn, &Fleet::nodes(sn));
     cmd.args(["--jobs", "1"]);
