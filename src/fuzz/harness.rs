@@ -223,10 +223,7 @@ pub(crate) fn check(target: &Target, input: &[u8]) -> Result<(), String> {
 
 /// Fuzzes one target with `PROPTEST_CASES` inputs (256 unless set).
 pub(crate) fn fuzz(name: &str) {
-    let target = TARGETS
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no fuzz target {name}"));
+    let target = super::target(name).unwrap_or_else(|| panic!("no fuzz target {name}"));
     for sample in target.samples {
         check(target, sample.as_bytes()).unwrap();
     }
@@ -255,7 +252,7 @@ fn every_target_has_a_test_and_samples() {
 #[test]
 fn regressions_stay_fixed() {
     for (name, input) in REGRESSIONS {
-        let target = TARGETS.iter().find(|t| t.name == *name).unwrap();
+        let target = super::target(name).unwrap();
         check(target, input).unwrap();
     }
 }
@@ -310,7 +307,7 @@ fuzz_tests!(
 fn the_fuzzer_entry_points_name_seed_and_check() {
     assert!(super::names().any(|n| n == "noderange"));
     let seeds = super::seeds("noderange").unwrap();
-    let samples = TARGETS.iter().find(|t| t.name == "noderange").unwrap();
+    let samples = super::target("noderange").unwrap();
     assert!(
         seeds.len() > samples.samples.len(),
         "samples and past failures"

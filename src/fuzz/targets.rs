@@ -334,146 +334,48 @@ fn script_output(text: &str) -> usize {
         + size(&crate::scripts::allocation_reports(text, 3))
 }
 
+/// A target whose output is bounded by [`linear`], as most parsers'.
+const fn parser(
+    name: &'static str,
+    samples: &'static [&'static str],
+    run: fn(&str) -> usize,
+) -> Target {
+    Target {
+        name,
+        samples,
+        run,
+        max_output: linear,
+    }
+}
+
 /// Every fuzz target.
 pub(crate) const TARGETS: &[Target] = &[
+    parser("tabdump", CSV, tabdump),
     Target {
-        name: "tabdump",
-        samples: CSV,
-        run: tabdump,
-        max_output: linear,
-    },
-    Target {
-        name: "noderange",
-        samples: NODERANGE,
-        run: noderange,
         max_output: noderange_output,
+        ..parser("noderange", NODERANGE, noderange)
     },
-    Target {
-        name: "regexattr",
-        samples: REGEXATTR,
-        run: regexattr,
-        max_output: linear,
-    },
-    Target {
-        name: "arith",
-        samples: ARITH,
-        run: arith,
-        max_output: linear,
-    },
-    Target {
-        name: "subvars",
-        samples: SUBVARS,
-        run: subvars,
-        max_output: linear,
-    },
-    Target {
-        name: "statemnt",
-        samples: SUBVARS,
-        run: statemnt,
-        max_output: linear,
-    },
-    Target {
-        name: "litetree",
-        samples: LITETREE,
-        run: litetree,
-        max_output: linear,
-    },
-    Target {
-        name: "litefile",
-        samples: LITEFILE,
-        run: litefile,
-        max_output: linear,
-    },
-    Target {
-        name: "lsps",
-        samples: LSPS,
-        run: lsps,
-        max_output: linear,
-    },
-    Target {
-        name: "filesystems",
-        samples: FILESYSTEMS,
-        run: filesystems,
-        max_output: linear,
-    },
-    Target {
-        name: "info",
-        samples: INFO,
-        run: info,
-        max_output: linear,
-    },
-    Target {
-        name: "hosts",
-        samples: HOSTS,
-        run: hosts,
-        max_output: linear,
-    },
-    Target {
-        name: "config",
-        samples: CONFIG,
-        run: config,
-        max_output: linear,
-    },
-    Target {
-        name: "lsnim",
-        samples: LSNIM,
-        run: lsnim,
-        max_output: linear,
-    },
-    Target {
-        name: "exports",
-        samples: EXPORTS,
-        run: exports,
-        max_output: linear,
-    },
-    Target {
-        name: "ganesha_ids",
-        samples: GANESHA,
-        run: ganesha_ids,
-        max_output: linear,
-    },
-    Target {
-        name: "applied_linux",
-        samples: APPLIED_LINUX,
-        run: applied_linux,
-        max_output: linear,
-    },
-    Target {
-        name: "applied_aix",
-        samples: APPLIED_AIX,
-        run: applied_aix,
-        max_output: linear,
-    },
-    Target {
-        name: "applied_ganesha",
-        samples: APPLIED_GANESHA,
-        run: applied_ganesha,
-        max_output: linear,
-    },
-    Target {
-        name: "applied_ces",
-        samples: APPLIED_CES,
-        run: applied_ces,
-        max_output: linear,
-    },
-    Target {
-        name: "rsh",
-        samples: RSH,
-        run: rsh,
-        max_output: linear,
-    },
-    Target {
-        name: "rsync_output",
-        samples: RSYNC_OUT,
-        run: rsync_output,
-        max_output: linear,
-    },
-    Target {
-        name: "script_output",
-        samples: SCRIPT_OUT,
-        run: script_output,
-        max_output: linear,
-    },
+    parser("regexattr", REGEXATTR, regexattr),
+    parser("arith", ARITH, arith),
+    parser("subvars", SUBVARS, subvars),
+    parser("statemnt", SUBVARS, statemnt),
+    parser("litetree", LITETREE, litetree),
+    parser("litefile", LITEFILE, litefile),
+    parser("lsps", LSPS, lsps),
+    parser("filesystems", FILESYSTEMS, filesystems),
+    parser("info", INFO, info),
+    parser("hosts", HOSTS, hosts),
+    parser("config", CONFIG, config),
+    parser("lsnim", LSNIM, lsnim),
+    parser("exports", EXPORTS, exports),
+    parser("ganesha_ids", GANESHA, ganesha_ids),
+    parser("applied_linux", APPLIED_LINUX, applied_linux),
+    parser("applied_aix", APPLIED_AIX, applied_aix),
+    parser("applied_ganesha", APPLIED_GANESHA, applied_ganesha),
+    parser("applied_ces", APPLIED_CES, applied_ces),
+    parser("rsh", RSH, rsh),
+    parser("rsync_output", RSYNC_OUT, rsync_output),
+    parser("script_output", SCRIPT_OUT, script_output),
 ];
 
 /// Inputs that once failed a target, kept so they never fail again: (target, input).

@@ -124,6 +124,7 @@ impl<'a> Expander<'a> {
     pub fn expand(&mut self, range: &str) -> Result<Vec<String>, NodeRangeError> {
         self.missing.clear();
         self.generated = 0;
+        self.steps = 0;
         let mut set = self.range(range)?;
         if let Some(ex) = self.excludenodes.clone().filter(|e| !e.is_empty()) {
             for node in self.range(&ex)? {
@@ -795,6 +796,17 @@ mod tests {
             matches!(names, NodeRangeError::Unknown(ref n) if n.len() == 1999),
             "{names}"
         );
+    }
+
+    #[test]
+    fn each_expansion_has_its_own_budgets() {
+        // One expander serves many noderanges (a file of them, a long-lived caller): the
+        // names and steps of earlier ones must not count against the next.
+        let list = nodelist();
+        let mut small = Expander::new(&list, None).with_limit(100);
+        for _ in 0..1000 {
+            assert_eq!(small.expand("cn001-cn012").unwrap().len(), 12);
+        }
     }
 
     #[test]

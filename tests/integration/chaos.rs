@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::crash::{change_sources, kill_round, six_at_once, sync_all, Rng};
+use crate::crash::{change_sources, kill_round, recorded, six_at_once, sync_all, Rng};
 use crate::fleet::Fleet;
 use crate::hostile::{hostile_run, values, REFUSED};
 use crate::support::tripwire::{Event, KillPoint};
@@ -25,19 +25,23 @@ fn env_number(name: &str, default: u64) -> u64 {
     }
 }
 
-/// A random kill point over the whole run: the largest numbers are a little past what one run
-/// of sn1 has (9 lsnim, 15 ssh, 6 rsync, 20 edit events), so that some points are never
+/// A random kill point over the whole run: the largest numbers are a little past what the
+/// recorded run of sn1 has (`counts`, from [`recorded`]), so that some points are never
 /// reached and the run must simply succeed.
-fn random_point(rng: &mut Rng) -> KillPoint {
-    let (event, most, delay) = match rng.below(4) {
-        0 => (Event::Lsnim, 10, 0),
-        1 => (Event::Ssh, 18, 300),
-        2 => (Event::Rsync, 7, 400),
-        _ => (Event::Edit, 22, 0),
+fn random_point(rng: &mut Rng, counts: &[(Event, u32)]) -> KillPoint {
+    let (event, delay) = match rng.below(4) {
+        0 => (Event::Lsnim, 0),
+        1 => (Event::Ssh, 300),
+        2 => (Event::Rsync, 400),
+        _ => (Event::Edit, 0),
     };
+    let count = counts
+        .iter()
+        .find(|(e, _)| *e == event)
+        .map_or(0, |&(_, n)| n);
     KillPoint {
         event,
-        at: 1 + rng.below(most) as u32,
+        at: 1 + rng.below(u64::from(count) + 2) as u32,
         delay_ms: if delay > 0 && rng.below(2) == 0 {
             rng.below(delay) as u32
         } else {
@@ -57,13 +61,17 @@ fn chaos_rounds_of_seeded_faults() {
     sync_all(&f);
     let canary = PathBuf::from(format!("/tmp/xcat-extnfs-canary-{}", lab.prefix()));
     let hostile = values(&canary.display().to_string());
+    // The recorded run's content comes from a generator of its own: a seed's rounds stay
+    // those it had before runs were recorded.
+    change_sources(&f, "sn1", 0, true, &mut Rng::new(!seed));
+    let counts = recorded(&f, "sn1");
     let mut rng = Rng::new(seed);
     let (mut kills, mut fired, mut six, mut refused) = (0, 0, 0, 0);
     for round in 0..rounds {
         let what = match rng.below(10) {
             0..=5 => {
                 let sn = format!("sn{}", 1 + rng.below(6));
-                let point = random_point(&mut rng);
+                let point = random_point(&mut rng, &counts);
                 let jobs = if rng.below(2) == 0 { 1 } else { 4 };
                 let spot = rng.below(2) == 0;
                 change_sources(&f, &sn, round, spot, &mut rng);

@@ -240,52 +240,106 @@ pub(crate) fn sync_all(f: &Fleet<'_>) {
     }
 }
 
+/// Where a kill point falls among a run's events of its kind: the Nth from the first, or the
+/// Nth before the last (`Last(0)` is the last).
+#[derive(Clone, Copy)]
+enum At {
+    First(u32),
+    Last(u32),
+}
+
 /// The kill points every CI run tries (with `--jobs 1`, so that the numbering is the same each
 /// time): planning (lsnim), the shared connection, the SN edits (inotify events: odd ones
 /// follow a temporary file's creation, even ones its rename), the copies (rsync starts, and
 /// times into a file), paging allocation, verification, exports and the connection's close.
-/// The numbers are those of a run of the example's sn1: 8 lsnim, 15 ssh, 6 rsync, 20 edit
-/// events. A delay is only used where the run goes on well after it: a kill timed after the
-/// last command could come after the run's end.
-const POINTS: &[(Event, u32, u32)] = &[
-    (Event::Lsnim, 1, 0),
-    (Event::Lsnim, 5, 0),
-    (Event::Lsnim, 8, 0),
-    (Event::Ssh, 2, 0),
-    (Event::Edit, 1, 0),
-    (Event::Edit, 4, 0),
-    (Event::Edit, 9, 0),
-    (Event::Edit, 14, 0),
-    (Event::Edit, 19, 0),
-    (Event::Ssh, 4, 0),
-    (Event::Rsync, 1, 0),
-    (Event::Rsync, 1, 120),
-    (Event::Ssh, 5, 200),
-    (Event::Rsync, 2, 60),
-    (Event::Ssh, 7, 0),
-    (Event::Ssh, 8, 0),
-    (Event::Ssh, 9, 20),
-    (Event::Ssh, 10, 0),
-    (Event::Rsync, 5, 0),
-    (Event::Ssh, 13, 0),
-    (Event::Ssh, 14, 0),
-    (Event::Ssh, 15, 0),
-    (Event::Ssh, 12, 0),
-    (Event::Ssh, 11, 0),
+/// Each is placed from the start or the end of its phase and numbered against a recorded run
+/// of the same SN (see [`recorded`]), so that a change in the engine's command count moves the
+/// points with it instead of leaving some unreachable. Placed against the run of the
+/// example's sn1 (8 lsnim, 15 ssh, 6 rsync, 20 edit events), they are the points this test
+/// was written with. A delay is only used where the run goes on well after it: a kill timed
+/// after the last command could come after the run's end.
+const POINTS: &[(Event, At, u32)] = &[
+    (Event::Lsnim, At::First(1), 0),
+    (Event::Lsnim, At::Last(3), 0),
+    (Event::Lsnim, At::Last(0), 0),
+    (Event::Ssh, At::First(2), 0),
+    (Event::Edit, At::First(1), 0),
+    (Event::Edit, At::First(4), 0),
+    (Event::Edit, At::First(9), 0),
+    (Event::Edit, At::Last(6), 0),
+    (Event::Edit, At::Last(1), 0),
+    (Event::Ssh, At::First(4), 0),
+    (Event::Rsync, At::First(1), 0),
+    (Event::Rsync, At::First(1), 120),
+    (Event::Ssh, At::First(5), 200),
+    (Event::Rsync, At::First(2), 60),
+    (Event::Ssh, At::First(7), 0),
+    (Event::Ssh, At::First(8), 0),
+    (Event::Ssh, At::First(9), 20),
+    (Event::Ssh, At::First(10), 0),
+    (Event::Rsync, At::Last(1), 0),
+    (Event::Ssh, At::Last(2), 0),
+    (Event::Ssh, At::Last(1), 0),
+    (Event::Ssh, At::Last(0), 0),
+    (Event::Ssh, At::Last(3), 0),
+    (Event::Ssh, At::Last(4), 0),
 ];
 
-/// Every point of [`POINTS`], alternately on the run alone and on its process group.
-pub(crate) fn ci_points() -> Vec<KillPoint> {
-    POINTS
+/// The fewest distinct points a CI run must try.
+const MIN_POINTS: usize = 20;
+
+/// How many events of each kind a `--jobs 1` run of `sn` has, from a run that is not killed
+/// (after `change_sources`, as every kill round): lsnim, ssh and rsync starts, edit events.
+pub(crate) fn recorded(f: &Fleet<'_>, sn: &str) -> [(Event, u32); 4] {
+    f.tripwire.reset();
+    let mut cmd = f.syncaixres(sn, &Fleet::nodes(sn));
+    cmd.args(["--jobs", "1"]);
+    let (watch, _) = EditWatch::start(&f.edited_dirs(sn), None);
+    let run = cmd.run_bounded();
+    let (edits, _) = watch.finish();
+    assert!(run.success(), "the recorded run of {sn}: {run}");
+    [
+        (Event::Lsnim, f.tripwire.count(Event::Lsnim)),
+        (Event::Ssh, f.tripwire.count(Event::Ssh)),
+        (Event::Rsync, f.tripwire.count(Event::Rsync)),
+        (Event::Edit, edits),
+    ]
+}
+
+/// [`POINTS`] numbered against `counts` (from [`recorded`]), alternately on the run alone and
+/// on its process group. Panics when a point falls outside the recorded run or when fewer
+/// than [`MIN_POINTS`] distinct points are left: the run changed too much for the list.
+fn ci_points(counts: &[(Event, u32)]) -> Vec<KillPoint> {
+    let points: Vec<KillPoint> = POINTS
         .iter()
         .enumerate()
-        .map(|(i, &(event, at, delay_ms))| KillPoint {
-            event,
-            at,
-            delay_ms,
-            group: i % 2 == 1,
+        .map(|(i, &(event, at, delay_ms))| {
+            let count = counts
+                .iter()
+                .find(|(e, _)| *e == event)
+                .map_or(0, |&(_, n)| n);
+            let n = match at {
+                At::First(n) => Some(n),
+                At::Last(back) => count.checked_sub(back),
+            }
+            .filter(|n| (1..=count).contains(n))
+            .unwrap_or_else(|| panic!("kill point {i} is outside a run with {counts:?} events"));
+            KillPoint {
+                event,
+                at: n,
+                delay_ms,
+                group: i % 2 == 1,
+            }
         })
-        .collect()
+        .collect();
+    let distinct: std::collections::BTreeSet<_> =
+        points.iter().map(|p| (p.event, p.at, p.delay_ms)).collect();
+    assert!(
+        distinct.len() >= MIN_POINTS,
+        "only {} distinct kill points in a run with {counts:?} events",
+        distinct.len()
+    );
+    points
 }
 
 #[test]
@@ -294,9 +348,12 @@ fn sigkill_at_seeded_points_then_rerun_converges() {
     let f = Fleet::new(&lab, 2);
     sync_all(&f);
     let mut rng = Rng::new(13);
+    change_sources(&f, "sn1", 0, true, &mut rng);
+    let counts = recorded(&f, "sn1");
+    eprintln!("the recorded run of sn1: {counts:?}");
     let mut missed = Vec::new();
-    for (round, point) in ci_points().into_iter().enumerate() {
-        change_sources(&f, "sn1", round as u64, true, &mut rng);
+    for (round, point) in ci_points(&counts).into_iter().enumerate() {
+        change_sources(&f, "sn1", round as u64 + 1, true, &mut rng);
         let killed = kill_round(&f, "sn1", point, 1);
         if !killed.fired {
             missed.push(format!("{point}: {}", killed.run));
@@ -307,6 +364,58 @@ fn sigkill_at_seeded_points_then_rerun_converges() {
         "points never reached:\n{}",
         missed.join("\n")
     );
+}
+
+#[test]
+fn the_points_fall_where_they_were_written_for_the_example_run() {
+    let example = [
+        (Event::Lsnim, 8),
+        (Event::Ssh, 15),
+        (Event::Rsync, 6),
+        (Event::Edit, 20),
+    ];
+    let numbered: Vec<(Event, u32, u32)> = ci_points(&example)
+        .iter()
+        .map(|p| (p.event, p.at, p.delay_ms))
+        .collect();
+    let (l, s, r, e) = (Event::Lsnim, Event::Ssh, Event::Rsync, Event::Edit);
+    assert_eq!(
+        numbered,
+        [
+            (l, 1, 0),
+            (l, 5, 0),
+            (l, 8, 0),
+            (s, 2, 0),
+            (e, 1, 0),
+            (e, 4, 0),
+            (e, 9, 0),
+            (e, 14, 0),
+            (e, 19, 0),
+            (s, 4, 0),
+            (r, 1, 0),
+            (r, 1, 120),
+            (s, 5, 200),
+            (r, 2, 60),
+            (s, 7, 0),
+            (s, 8, 0),
+            (s, 9, 20),
+            (s, 10, 0),
+            (r, 5, 0),
+            (s, 13, 0),
+            (s, 14, 0),
+            (s, 15, 0),
+            (s, 12, 0),
+            (s, 11, 0),
+        ]
+    );
+    // A run with more ssh starts keeps its last points on its last commands.
+    let longer = [example[0], (Event::Ssh, 16), example[2], example[3]];
+    assert!(ci_points(&longer)
+        .iter()
+        .any(|p| p.event == Event::Ssh && p.at == 16));
+    // A run too short for the list is refused, not half tried.
+    let short = [example[0], (Event::Ssh, 3), example[2], example[3]];
+    assert!(std::panic::catch_unwind(|| ci_points(&short)).is_err());
 }
 
 /// Six SNs each start a sync of their nodes at a seeded offset within `spread_ms`; then every

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{fixtures_bin, CommandExt, Finished, Host, Lab, Sn, Tree};
+use crate::support::{fixtures_path, CommandExt, Finished, Host, Lab, Sn, Tree};
 use crate::syncaixres::{Cluster, COSI_PAGING, ROOT, SPOT, SR};
 
 /// sn1's AIX nodes and two Linux statelite nodes of the example's compute image.
@@ -24,14 +24,7 @@ fn on_sn(c: &Cluster<'_>, sn: &str, program: &str) -> Command {
     cmd.env("RSYNC_RSH", c.lab.rsync_rsh())
         .env("LSNIM_DB", s.path("lsnim.db"))
         .env("XCAT_EXTNFS_CONFIG", s.path("extnfs.toml"))
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                fixtures_bin().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        );
+        .env("PATH", fixtures_path());
     cmd
 }
 

@@ -18,8 +18,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    copy_tree, digest, poll_until, CommandExt, CountingSsh, Finished, Lab, Running, Tree,
-    LAB_HUNG_SERVER_SECONDS,
+    assert_unreachable_at_start, copy_tree, digest, one_line, poll_until, CommandExt, CountingSsh,
+    Finished, Lab, Running, Tree, LAB_HUNG_SERVER_SECONDS,
 };
 use crate::syncaixres::{
     executable, random_bytes, sn_nodes, Cluster, GANESHA_CONF, ROOT, SPOT, SR,
@@ -82,25 +82,6 @@ fn start_mid_transfer(c: &Cluster<'_>, mut cmd: Command, extra: &[&str]) -> Runn
     });
     assert!(arriving, "the large file never started arriving in {TEMP}");
     running
-}
-
-/// The line starting with `start` (after the program's name), which names the server and
-/// the cause: it must not show a command or a script.
-#[track_caller]
-fn one_line<'o>(out: &'o Finished, start: &str) -> &'o str {
-    let line = out
-        .stdout
-        .lines()
-        .map(|l| l.split_once(": ").map_or(l, |(_, rest)| rest))
-        .find(|l| l.starts_with(start))
-        .unwrap_or_else(|| panic!("no line starting `{start}`: {out}"));
-    for command in ["sh -c", "rsync -a", "mkdir -p", "--rsh", "ControlPath"] {
-        assert!(
-            !line.contains(command),
-            "the line shows a command: {line}\n{out}"
-        );
-    }
-    line
 }
 
 /// The next runs converge: a sync succeeds, and a verifying run finds no difference.
@@ -237,42 +218,6 @@ fn silent_packet_loss_mid_transfer_ends_within_the_bound_and_tries_the_server_no
     );
 
     converges(&c, "sn1");
-}
-
-/// A server that cannot be reached at the start: one line naming it and ssh's cause, one
-/// connection attempt (the shared connection's), every step and the exports not run.
-#[track_caller]
-fn assert_unreachable_at_start(out: &Finished, ssh: &CountingSsh, cause: &str) {
-    assert_eq!(out.code(), Some(1), "{out}");
-    let line = one_line(out, "nfs1: FAILED: cannot reach the server: ");
-    assert!(line.contains(cause), "{line}");
-    assert_eq!(
-        out.stdout.matches("cannot reach the server").count(),
-        1,
-        "{out}"
-    );
-    assert_eq!(
-        out.stdout
-            .matches("FAILED: not run: the server could not be reached")
-            .count(),
-        5,
-        "{out}"
-    );
-    assert!(
-        out.stdout
-            .contains("exports: nfs1: exports not run: the server was found unreachable"),
-        "{out}"
-    );
-    let connections = ssh.connections();
-    assert_eq!(
-        connections.len(),
-        1,
-        "one connection attempt: {connections:?}"
-    );
-    assert!(
-        connections[0].contains("ControlMaster=yes"),
-        "{connections:?}"
-    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use regex::Regex;
 
 use crate::support::states::State;
 use crate::support::tripwire::Tripwire;
-use crate::support::{copy_tree, fixtures_bin, root, Host, Lab, Server, Sn, Tree};
+use crate::support::{copy_tree, fixtures_path, root, Host, Lab, Server, Sn, Tree};
 
 pub(crate) const NFS: &str = "nfs1";
 const PAGE: u64 = 64 << 20;
@@ -102,14 +102,7 @@ impl<'l> Fleet<'l> {
             .env("ACTION", "diskless")
             .env("LSNIM_DB", s.path("lsnim.db"))
             .env("TMPDIR", tmp)
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    fixtures_bin().display(),
-                    std::env::var("PATH").unwrap()
-                ),
-            );
+            .env("PATH", fixtures_path());
         self.tripwire.wire(&mut cmd, &self.lab.rsync_rsh());
         cmd
     }

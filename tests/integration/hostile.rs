@@ -9,6 +9,7 @@ use crate::crash::sync_all;
 use crate::fleet::Fleet;
 use crate::support::states::{differences, State};
 use crate::support::{copy_tree, CommandExt, Finished, Lab, Tree};
+use crate::syncaixres::GANESHA_CONF;
 
 /// Where a hostile value is put.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,8 +286,9 @@ fn hostile_values_are_refused_naming_their_source() {
                     ));
                 }
             }
-            let conf = std::fs::read_to_string(f.nfs.path("etc/ganesha/xcat-extnfs.conf"))
-                .unwrap_or_default();
+            // The first sync wrote it: a missing file would make the check below vacuous.
+            let conf = std::fs::read_to_string(f.nfs.path(GANESHA_CONF))
+                .unwrap_or_else(|e| panic!("the server's {GANESHA_CONF}: {e}"));
             if conf.contains("canary") || conf.contains('*') || conf.contains("/etc\"") {
                 wrong.push(format!(
                     "{source:?} / {class}: the server's exports: {conf}"

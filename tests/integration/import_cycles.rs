@@ -50,36 +50,43 @@ fn code(text: &str) -> String {
         let trimmed = line.trim_start();
         if trimmed.starts_with("///") || trimmed.starts_with("//!") {
             out.push_str(&trimmed[3..]);
-            out.push('\n');
-            continue;
-        }
-        let chars: Vec<char> = line.chars().collect();
-        let mut in_str = false;
-        let mut i = 0;
-        while i < chars.len() {
-            match chars[i] {
-                '\\' if in_str => i += 1,
-                '"' => in_str = !in_str,
-                _ if in_str => {}
-                '/' if chars.get(i + 1) == Some(&'/') => break,
-                // A character literal: '"', '\'' or 'x' (a lifetime has no closing quote).
-                '\'' if chars.get(i + 1) == Some(&'\\') => i += 3,
-                '\'' if chars.get(i + 2) == Some(&'\'') => i += 2,
-                c => out.push(c),
-            }
-            i += 1;
+        } else {
+            out.push_str(&plain(line));
         }
         out.push('\n');
     }
     out
 }
 
-/// Skips the item after a `#[cfg(test)]`: one line ending in `;`, or up to its closing brace.
+/// One line without its comment, string and character literals.
+fn plain(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut in_str = false;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if in_str => i += 1,
+            '"' => in_str = !in_str,
+            _ if in_str => {}
+            '/' if chars.get(i + 1) == Some(&'/') => break,
+            // A character literal: '"', '\'' or 'x' (a lifetime has no closing quote).
+            '\'' if chars.get(i + 1) == Some(&'\\') => i += 3,
+            '\'' if chars.get(i + 2) == Some(&'\'') => i += 2,
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Skips the item after a `#[cfg(test)]`: one line ending in `;`, or up to its closing brace
+/// (braces in comments and literals do not count).
 fn skip_item<'a>(lines: &mut impl Iterator<Item = &'a str>) {
     let mut depth = 0i64;
     let mut opened = false;
     for line in lines {
-        let code = line.split("//").next().unwrap_or("");
+        let code = plain(line);
         depth += code.matches('{').count() as i64 - code.matches('}').count() as i64;
         opened |= code.contains('{');
         if (opened && depth <= 0) || (!opened && code.trim_end().ends_with(';')) {
@@ -287,7 +294,7 @@ fn the_checker_sees_doc_links_and_code_after_a_test_item() {
     std::fs::write(src.join("lib.rs"), "pub mod a;\npub mod b;\npub mod c;\n").unwrap();
     std::fs::write(
         src.join("a.rs"),
-        "#[cfg(test)]\nfn t() {\n    let _ = \"}\";\n}\n\npub fn f() { crate::b::g(); }\n",
+        "#[cfg(test)]\nfn t() {\n    let _ = (\"{\", '{'); // {\n}\n\npub fn f() { crate::b::g(); }\n",
     )
     .unwrap();
     std::fs::write(src.join("b.rs"), "//! Called from [`crate::a::f`].\n").unwrap();

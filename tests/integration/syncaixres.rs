@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::{
-    allocated, assert_same, copy_tree, digest, fixtures_bin, root, CommandExt, Finished, Host, Lab,
-    Server, Sn, Tree,
+    allocated, assert_same, assert_unreachable_at_start, copy_tree, digest, fixtures_path, root,
+    CommandExt, CountingSsh, Finished, Host, Lab, Server, Sn, Tree,
 };
 
 pub(crate) const NFS: &str = "nfs1";
@@ -89,14 +89,7 @@ impl<'l> Cluster<'l> {
             .env("ACTION", action)
             .env("RSYNC_RSH", self.lab.rsync_rsh())
             .env("LSNIM_DB", s.path("lsnim.db"))
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    fixtures_bin().display(),
-                    std::env::var("PATH").unwrap()
-                ),
-            );
+            .env("PATH", fixtures_path());
         cmd
     }
 
@@ -741,29 +734,16 @@ fn bad_names_and_locations_are_refused_before_anything_runs() {
 fn an_unreachable_server_fails_its_steps_and_publishes_nothing() {
     let lab = Lab::new("sync-down");
     let c = Cluster::new(&lab);
+    let ssh = CountingSsh::new(&lab);
     c.nfs.cut_network();
-    let out = c.sync("sn1");
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .env("RSYNC_RSH", ssh.rsync_rsh())
+        .run_bounded();
     c.nfs.restore_network();
-    assert_eq!(out.code(), Some(1), "{out}");
-    // One line naming the server and ssh's cause, not the command and its script.
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("nfs1: FAILED: cannot reach the server: ssh: connect to host"))
-        .unwrap_or_else(|| panic!("no line for the server: {out}"));
-    assert!(!line.contains("sh -c") && !line.contains("mkdir"), "{line}");
-    assert_eq!(
-        out.stdout.matches("cannot reach the server").count(),
-        1,
-        "{out}"
-    );
-    assert_eq!(
-        out.stdout
-            .matches("FAILED: not run: the server could not be reached")
-            .count(),
-        5,
-        "{out}"
-    );
+    // One line naming the server and ssh's cause, not the command and its script; one
+    // connection attempt; every step not run.
+    assert_unreachable_at_start(&out, &ssh, "ssh: connect to host");
     // Exports are reported not run, without another connection attempt.
     assert_eq!(out.stdout.matches("exports: ").count(), 1, "{out}");
     assert!(

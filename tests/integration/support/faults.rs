@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::exec::{wait_until, CommandExt, Daemon};
+use super::exec::{wait_until, CommandExt, Daemon, Finished};
 use super::host::Host;
 use super::lab::Lab;
 use super::net::{accepts, ip};
@@ -194,4 +194,59 @@ impl CountingSsh {
     pub fn reset(&self) {
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// The line starting with `start` (after the program's name), which names the server and
+/// the cause: it must not show a command or a script.
+#[track_caller]
+pub fn one_line<'o>(out: &'o Finished, start: &str) -> &'o str {
+    let line = out
+        .stdout
+        .lines()
+        .map(|l| l.split_once(": ").map_or(l, |(_, rest)| rest))
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting `{start}`: {out}"));
+    for command in ["sh -c", "rsync -a", "mkdir -p", "--rsh", "ControlPath"] {
+        assert!(
+            !line.contains(command),
+            "the line shows a command: {line}\n{out}"
+        );
+    }
+    line
+}
+
+/// A server that cannot be reached at the start: one line naming it and ssh's cause, one
+/// connection attempt (the shared connection's), every step and the exports not run.
+#[track_caller]
+pub fn assert_unreachable_at_start(out: &Finished, ssh: &CountingSsh, cause: &str) {
+    assert_eq!(out.code(), Some(1), "{out}");
+    let line = one_line(out, "nfs1: FAILED: cannot reach the server: ");
+    assert!(line.contains(cause), "{line}");
+    assert_eq!(
+        out.stdout.matches("cannot reach the server").count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        out.stdout
+            .matches("FAILED: not run: the server could not be reached")
+            .count(),
+        5,
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("exports: nfs1: exports not run: the server was found unreachable"),
+        "{out}"
+    );
+    let connections = ssh.connections();
+    assert_eq!(
+        connections.len(),
+        1,
+        "one connection attempt: {connections:?}"
+    );
+    assert!(
+        connections[0].contains("ControlMaster=yes"),
+        "{connections:?}"
+    );
 }

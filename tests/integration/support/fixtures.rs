@@ -17,6 +17,13 @@ pub fn fixtures_bin() -> PathBuf {
     root().join("tests/integration/fixtures/bin")
 }
 
+/// `PATH` with [`fixtures_bin`] first: the stand-ins (lsnim, tabdump...) before the machine's
+/// commands.
+pub fn fixtures_path() -> String {
+    let path = std::env::var("PATH").expect("PATH is set");
+    format!("{}:{path}", fixtures_bin().display())
+}
+
 /// Commands the lab's servers find in `/usr/local/sbin` (`exportfs`).
 pub fn server_bin() -> PathBuf {
     root().join("tests/integration/fixtures/server-bin")

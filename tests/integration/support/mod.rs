@@ -41,9 +41,9 @@ pub mod tripwire;
 
 pub use client::Client;
 pub use exec::{poll_until, wait_until, CommandExt, Finished, Running, COMMAND_LIMIT};
-pub use faults::{CountingSsh, LAB_HUNG_SERVER_SECONDS};
+pub use faults::{assert_unreachable_at_start, one_line, CountingSsh, LAB_HUNG_SERVER_SECONDS};
 pub use files::{allocated, assert_same, copy_tree, digest};
-pub use fixtures::{example_db, fixtures_bin, root};
+pub use fixtures::{example_db, fixtures_bin, fixtures_path, root};
 pub use host::{Host, Tree};
 pub use lab::{require, Lab};
 pub use run::Run;

@@ -15,7 +15,7 @@ use super::exec::poll_until;
 use super::fixtures::{fixtures_bin, root};
 
 /// What a kill point counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Event {
     /// A start of NIM's lsnim (planning).
     Lsnim,
