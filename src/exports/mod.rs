@@ -61,7 +61,7 @@ use crate::remote::Remote;
 pub use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 pub use applied::{Applied, AppliedIndex, Who};
 pub use apply::ApplyReport;
-pub use clients::{fold_names, AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
+pub use clients::{AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
 pub use error::{ExportsError, Unsupported};
 pub use local::{Dialect, SnExports};
 pub use merge::{merge_parts, Merged, MergedExport, Part, PartExport};
