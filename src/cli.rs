@@ -464,14 +464,9 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
         config: &config,
         sysroot: &sysroot,
     };
-    // `[defaults] jobs` of the configuration (its `server` of no name is the defaults).
-    let jobs = args
-        .jobs
-        .map(usize::from)
-        .unwrap_or_else(|| config.server("").jobs);
     let opts = crate::doctor::Options {
         nodes,
-        jobs,
+        jobs: args.jobs.map(usize::from),
         host: crate::sync::this_host(),
     };
     let report = crate::doctor::run(&ctx, &opts)?;
