@@ -129,7 +129,7 @@ fn main() {
     let names: Vec<String> = specs[0].nodes.iter().map(|n| n.name.clone()).collect();
     let opts = Options {
         nodes: Some(names),
-        jobs: 4,
+        jobs: Some(4),
         host: "sn1".into(),
     };
 

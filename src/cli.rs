@@ -340,6 +340,18 @@ pub fn exit(name: &str, result: anyhow::Result<i32>) -> ExitCode {
     }
 }
 
+/// The exit status of `extnfs exports` from each server's, in turn: the worst of them, but 2
+/// (found before any change) only when that holds of the whole run, so not when `applying`
+/// reached a server (it succeeded or failed there: 0 or 1), which may have changed it.
+pub fn exports_status(statuses: &[i32], applying: bool) -> i32 {
+    let worst = statuses.iter().copied().max().unwrap_or(exit::SUCCESS);
+    let reached = applying && statuses.iter().any(|s| *s != exit::USAGE);
+    match worst {
+        exit::USAGE if reached => exit::FAILURE,
+        worst => worst,
+    }
+}
+
 /// The documented exit status for an error and its sources: 2 for what is found before any
 /// change (usage, configuration, tables, `RSYNC_RSH`), 1 for anything that failed on the way.
 pub fn exit_status<'a>(
@@ -452,14 +464,9 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<i32> {
         config: &config,
         sysroot: &sysroot,
     };
-    // `[defaults] jobs` of the configuration (its `server` of no name is the defaults).
-    let jobs = args
-        .jobs
-        .map(usize::from)
-        .unwrap_or_else(|| config.server("").jobs);
     let opts = crate::doctor::Options {
         nodes,
-        jobs,
+        jobs: args.jobs.map(usize::from),
         host: crate::sync::this_host(),
     };
     let report = crate::doctor::run(&ctx, &opts)?;
@@ -502,6 +509,22 @@ mod tests {
     struct Status {
         #[command(flatten)]
         args: StatusArgs,
+    }
+
+    #[test]
+    fn several_servers_exit_with_the_worst_status_that_holds_of_the_whole_run() {
+        let (ok, failed, usage) = (exit::SUCCESS, exit::FAILURE, exit::USAGE);
+        for applying in [false, true] {
+            assert_eq!(exports_status(&[ok, ok], applying), ok);
+            assert_eq!(exports_status(&[ok, failed, ok], applying), failed);
+            assert_eq!(exports_status(&[usage, usage], applying), usage);
+        }
+        // Rendering changes nothing: a server's bad settings are a usage error of the run.
+        assert_eq!(exports_status(&[ok, usage], false), usage);
+        assert_eq!(exports_status(&[failed, usage], false), usage);
+        // Applying changed (or tried to change) another server: not "before any change".
+        assert_eq!(exports_status(&[ok, usage], true), failed);
+        assert_eq!(exports_status(&[usage, failed], true), failed);
     }
 
     #[test]

@@ -183,7 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             let local = t.local_sn(&addresses);
             // Each server in turn; one that fails does not stop the others.
-            let mut code = exit::SUCCESS;
+            let mut codes = Vec::new();
             for s in &t.servers {
                 let done = match apply {
                     true => exports::apply_for_server(&s.remote, &s.settings, local, false).map(
@@ -196,17 +196,17 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                         .map(|text| print!("{text}"))
                         .map(|()| true),
                 };
-                match done {
-                    Ok(true) => {}
-                    Ok(false) => code = code.max(exit::FAILURE),
+                codes.push(match done {
+                    Ok(true) => exit::SUCCESS,
+                    Ok(false) => exit::FAILURE,
                     Err(e) if t.servers.len() == 1 => return Err(e.into()),
                     Err(e) => {
                         eprintln!("extnfs: {e}");
-                        code = code.max(e.exit_status());
+                        e.exit_status()
                     }
-                }
+                });
             }
-            Ok(code)
+            Ok(cli::exports_status(&codes, apply))
         }
         Command::Install(args) => Ok(xcat_extnfs::install::run_stdio(&args)?),
         Command::Completion { shell } => {

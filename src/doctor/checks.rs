@@ -66,7 +66,11 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         }
     }
     let servers = book.servers;
-    let up = reachability(&servers, &on, opts.jobs, &mut f);
+    let jobs = opts
+        .jobs
+        .or_else(|| servers.values().map(|s| s.config.jobs).max())
+        .unwrap_or(4);
+    let up = reachability(&servers, &on, jobs, &mut f);
     let on: BTreeMap<String, Vec<&NodeMounts>> =
         on.into_iter().filter(|(s, _)| up.contains(s)).collect();
     let servers: Servers = servers
@@ -83,7 +87,7 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         sysroot: ctx.sysroot,
         syslog: &syslog,
         rsync: "rsync".into(),
-        jobs: opts.jobs,
+        jobs,
         progress: None,
         dead: Default::default(),
     };
@@ -103,7 +107,7 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         .collect();
     aix_checks(ctx, &aix, &engine, &reads, &mut f)?;
     linux_checks(ctx, &linux, &server_of, &engine, &reads, &mut f);
-    exports_checks(ctx, &on, &configs, &reads, opts.jobs, &mut f);
+    exports_checks(ctx, &on, &configs, &reads, jobs, &mut f);
     let all: Vec<&NodeMounts> = model.nodes.iter().collect();
     let r = ctx.resolver;
     let scripts_of = |node: &str| node_scripts(r, node);

@@ -84,7 +84,9 @@ impl Findings {
 pub struct Options {
     /// The nodes; `None`: those this host serves.
     pub nodes: Option<Vec<String>>,
-    pub jobs: usize,
+    /// Comparisons and server reads at once; `None`: the largest `jobs` of the run's
+    /// servers, as the sync engines take it, else 4.
+    pub jobs: Option<usize>,
     /// This host's name as xCAT knows it.
     pub host: String,
 }

@@ -221,11 +221,7 @@ pub fn litefile(
             .unwrap_or_default()
     };
     for c in checks.iter().filter(|c| !c.candidates.iter().any(holds)) {
-        let row = row_of(&c.node, &c.file);
-        let key = match row.is_empty() {
-            true => String::new(),
-            false => format!("image={row} "),
-        };
+        let remove = remove_litefile_row(&row_of(&c.node, &c.file), &c.file);
         f.add(
             "statelite",
             format!(
@@ -235,11 +231,28 @@ pub fn litefile(
                 image = c.image,
             ),
             format!(
-                "chtab -d {key}file={file} litefile (or put {file} into a litetree directory of the node on {server})",
+                "{remove} (or put {file} into a litetree directory of the node on {server})",
                 file = c.file
             ),
             [c.node.clone()],
         );
+    }
+}
+
+/// How the admin removes the litefile row of `image` and `file`. `chtab -d` takes the keys
+/// in one argument, `key=value` pairs joined by commas (a second argument would be read as
+/// a table name, and the rows of every file of the image deleted); it splits that argument
+/// at every `,` and a pair at its last `=`, so a row whose key it cannot spell, or whose
+/// image is blank (deleting by `file=` alone would take the rows of every image), is left
+/// to tabedit.
+pub fn remove_litefile_row(image: &str, file: &str) -> String {
+    let spellable = |v: &str| !v.is_empty() && !v.contains([',', '=']);
+    match spellable(image) && spellable(file) {
+        true => format!(
+            "chtab -d {} litefile",
+            crate::process::quote(&format!("image={image},file={file}"))
+        ),
+        false => format!("tabedit litefile, removing the row of image `{image}` and file `{file}`"),
     }
 }
 

@@ -37,9 +37,11 @@ pub(crate) fn query(
     scripts::frames(&out.stdout, &mark)
 }
 
-/// The frames' bodies one after the other.
+/// The frames' bodies one after the other, each on lines of its own (a file without a final
+/// newline does not run into the next one).
 pub(crate) fn bodies(frames: &[(String, String)]) -> String {
-    frames.iter().map(|(_, b)| b.as_str()).collect()
+    let bodies: Vec<&str> = frames.iter().map(|(_, b)| b.as_str()).collect();
+    bodies.join("\n")
 }
 
 pub(crate) fn from_exports_text(text: &str, label: &str) -> Applied {
@@ -253,6 +255,16 @@ pub(crate) fn add_client(
     }
 }
 
+/// A node known by one name and an address (none when `ip` does not parse), as the tests
+/// of every kind's grants ask for it.
+#[cfg(test)]
+pub(crate) fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
+    Who {
+        names: vec![name],
+        ip: ip.parse().ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,13 +396,6 @@ mod tests {
                 let scanned = scanned_grant(&a, p, &who).map(|g| g as *const ClientAccess);
                 prop_assert_eq!(indexed, scanned, "path {:?}", p);
             }
-        }
-    }
-
-    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
-        Who {
-            names: vec![name],
-            ip: ip.parse().ok(),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::merge::Part;
 use super::model::Client;
+use crate::xcat::noderange::compact;
 
 /// Where a client's address was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,7 +113,7 @@ pub fn to_addresses(
 
 impl Naming {
     /// The one note about names the server does not resolve (`None` if none was replaced):
-    /// the names compactly, and where their addresses came from.
+    /// the names as a noderange, and where their addresses came from.
     pub fn note(&self, server: &str) -> Option<String> {
         if self.replaced.is_empty() {
             return None;
@@ -130,7 +131,7 @@ impl Naming {
         Some(format!(
             "server {server} does not resolve {} ({} client name(s)); their exports name \
              their addresses instead ({})",
-            fold_names(&names),
+            compact(&names),
             names.len(),
             origins.join(", ")
         ))
@@ -148,48 +149,6 @@ impl Naming {
             })
             .collect()
     }
-}
-
-/// Names as a short list: runs of numbered names with the same prefix and width become
-/// `cn001-cn004` (xCAT noderange syntax); the rest stay as they are.
-pub fn fold_names(names: &[&str]) -> String {
-    // (prefix, width) -> numbers; names without a trailing number kept apart.
-    let mut numbered: BTreeMap<(&str, usize), BTreeSet<u64>> = BTreeMap::new();
-    let mut plain: BTreeSet<&str> = BTreeSet::new();
-    for name in names {
-        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let (prefix, number) = name.split_at(name.len() - digits);
-        match number.parse::<u64>() {
-            Ok(n) if digits <= 18 => {
-                numbered.entry((prefix, digits)).or_default().insert(n);
-            }
-            _ => {
-                plain.insert(name);
-            }
-        }
-    }
-    let mut out: Vec<String> = Vec::new();
-    for ((prefix, width), numbers) in numbered {
-        let name = |n: u64| format!("{prefix}{n:0width$}");
-        let mut run: Option<(u64, u64)> = None;
-        let flush = |run: Option<(u64, u64)>, out: &mut Vec<String>| match run {
-            Some((a, b)) if a == b => out.push(name(a)),
-            Some((a, b)) => out.push(format!("{}-{}", name(a), name(b))),
-            None => {}
-        };
-        for n in numbers {
-            run = match run {
-                Some((a, b)) if b + 1 == n => Some((a, n)),
-                other => {
-                    flush(other, &mut out);
-                    Some((n, n))
-                }
-            };
-        }
-        flush(run, &mut out);
-    }
-    out.extend(plain.into_iter().map(str::to_string));
-    out.join(", ")
 }
 
 #[cfg(test)]
@@ -277,7 +236,7 @@ mod tests {
         let note = naming.note("nfs1").unwrap();
         assert_eq!(
             note,
-            "server nfs1 does not resolve cn001-cn002, cn003.site (3 client name(s)); their \
+            "server nfs1 does not resolve cn001-cn002,cn003.site (3 client name(s)); their \
              exports name their addresses instead (xCAT's hosts table: 2, this SN's resolver: 1)"
         );
         let failures = naming.failures();
@@ -312,31 +271,5 @@ mod tests {
         assert_eq!(naming, Naming::default());
         assert_eq!(naming.note("nfs1"), None);
         assert_eq!(clients(&p, "/spot"), ["cn001"]);
-    }
-
-    #[test]
-    fn names_fold_into_ranges() {
-        let names = [
-            "cn001",
-            "cn002",
-            "cn003",
-            "cn005",
-            "cn010",
-            "cn011",
-            "gpu1",
-            "gpu2",
-            "x",
-            "cn9",
-            "login.site",
-        ];
-        assert_eq!(
-            fold_names(&names),
-            "cn9, cn001-cn003, cn005, cn010-cn011, gpu1-gpu2, login.site, x"
-        );
-        assert_eq!(fold_names(&[]), "");
-        assert_eq!(
-            fold_names(&["a99999999999999999999999"]),
-            "a99999999999999999999999"
-        );
     }
 }

@@ -61,7 +61,7 @@ use crate::remote::Remote;
 pub use crate::config::exports::{ClientNames, ExportsSettings, ServerKind};
 pub use applied::{Applied, AppliedIndex, Who};
 pub use apply::ApplyReport;
-pub use clients::{fold_names, AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
+pub use clients::{AddressOrigin, ClientAddresses, LeftOut, ResolverOnly};
 pub use error::{ExportsError, Unsupported};
 pub use local::{Dialect, SnExports};
 pub use merge::{merge_parts, Merged, MergedExport, Part, PartExport};
@@ -140,7 +140,11 @@ pub fn render_for_server(
 /// export table or `exportfs -v`, AIX `exportfs`, the configuration Ganesha loads with its
 /// `%include`s, CES `mmnfs export list -Y`); `Err` says why they could not be read.
 pub fn read_applied(remote: &Remote, settings: &ExportsSettings) -> Result<Applied, String> {
-    settings.kind.server_type().read_applied(remote, settings)
+    let kind = settings.kind.server_type();
+    let args = kind.applied_args(remote);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let frames = applied::query(remote, settings.kind.name(), &args)?;
+    Ok(kind.parse_applied(&applied::bodies(&frames)))
 }
 
 /// What [`read_applied`] makes of the text a server of `kind` shows.

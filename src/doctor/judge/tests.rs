@@ -374,7 +374,7 @@ fn an_ro_litefile_entry_in_no_litetree_names_exactly_the_nodes_of_its_entry() {
     );
     assert!(message.starts_with("litefile /etc/chrony.conf (link,ro) of image rhels8.6-x86_64-statelite-compute is in no litetree directory on nfs1"), "{message}");
     assert!(
-        fix.starts_with("chtab -d image=lite8 file=/etc/chrony.conf litefile"),
+        fix.starts_with("chtab -d image=lite8,file=/etc/chrony.conf litefile "),
         "{fix}"
     );
     // A node's own litetree holds it: that node is no longer concerned; an empty directory
@@ -396,7 +396,7 @@ fn an_ro_litefile_entry_in_no_litetree_names_exactly_the_nodes_of_its_entry() {
     assert_eq!(hosts[0].1, names(&["ln004"]));
     assert!(hosts[0]
         .3
-        .starts_with("chtab -d image=ALL file=/etc/hosts litefile"));
+        .starts_with("chtab -d image=ALL,file=/etc/hosts litefile "));
     // The server cannot be listed: every node with an entry to check, once.
     server.down = true;
     let got = run(&server);
@@ -651,4 +651,27 @@ fn xcat_setup_wants_the_sync_script_and_redirectps_where_paging_is_on_nfs() {
     let mut off = configs("ganesha");
     off.get_mut("nfs1").unwrap().paging = PagingMode::Off;
     assert!(run(&off).iter().all(|p| !p.3.contains("redirectps")));
+}
+
+#[test]
+fn a_litefile_row_is_removed_with_both_keys_in_one_chtab_argument() {
+    assert_eq!(
+        remove_litefile_row("lite8", "/etc/chrony.conf"),
+        "chtab -d image=lite8,file=/etc/chrony.conf litefile"
+    );
+    // Quoted for the shell the admin pastes it into.
+    assert_eq!(
+        remove_litefile_row("lite 8", "/etc/my file"),
+        "chtab -d 'image=lite 8,file=/etc/my file' litefile"
+    );
+    // chtab would split these keys wrongly, or delete the rows of every image.
+    for (image, file) in [
+        ("", "/etc/motd"),
+        ("lite8", "/etc/a,b"),
+        ("lite8", "/etc/a=b"),
+    ] {
+        let fix = remove_litefile_row(image, file);
+        assert!(fix.starts_with("tabedit litefile"), "{fix}");
+        assert!(fix.contains(&format!("`{file}`")), "{fix}");
+    }
 }

@@ -4,13 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::server_type::{RenderInput, Rendered, ServerType};
-use crate::config::exports::ExportsSettings;
 use crate::config::exports::ServerKind;
 use crate::exports::applied::{self, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{Merged, MergedExport};
 use crate::exports::model::{sec_names, Access, Client, ClientAccess, Squash};
-use crate::remote::Remote;
 
 /// The AIX kind.
 pub struct Aix;
@@ -61,14 +59,6 @@ impl ServerType for Aix {
 
     fn parse_applied(&self, text: &str) -> Applied {
         parse_applied(text)
-    }
-
-    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
-        Ok(parse_applied(&applied::bodies(&applied::query(
-            remote,
-            "aix",
-            &[],
-        )?)))
     }
 }
 
@@ -274,14 +264,8 @@ pub fn parse_applied(text: &str) -> Applied {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::{Access, Squash, Who};
-
-    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
-        Who {
-            names: vec![name],
-            ip: ip.parse().ok(),
-        }
-    }
+    use crate::exports::applied::who;
+    use crate::exports::{Access, Squash};
 
     #[test]
     fn block_replacement() {

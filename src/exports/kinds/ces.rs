@@ -6,14 +6,12 @@ use std::collections::BTreeMap;
 use super::ganesha::{access_type, squash_value};
 use super::ganesha::{ganesha_access, ganesha_squash};
 use super::server_type::{RenderInput, Rendered, ServerType};
-use crate::config::exports::ExportsSettings;
 use crate::config::exports::ServerKind;
-use crate::exports::applied::{self, add_client, Applied};
+use crate::exports::applied::{add_client, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
 use crate::exports::model::{sec_names, Client, ClientAccess};
 use crate::exports::model::{Export, Squash};
-use crate::remote::Remote;
 
 /// The Spectrum Scale CES kind.
 pub struct Ces;
@@ -45,14 +43,6 @@ impl ServerType for Ces {
 
     fn parse_applied(&self, text: &str) -> Applied {
         parse_applied(text)
-    }
-
-    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
-        Ok(parse_applied(&applied::bodies(&applied::query(
-            remote,
-            "ces",
-            &[],
-        )?)))
     }
 }
 
@@ -277,14 +267,8 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::{Access, Squash, Who};
-
-    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
-        Who {
-            names: vec![name],
-            ip: ip.parse().ok(),
-        }
-    }
+    use crate::exports::applied::who;
+    use crate::exports::{Access, Squash};
 
     #[test]
     fn plans_from_records() {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::server_type::{RenderInput, Rendered, ServerType};
 use crate::config::exports::{ExportsSettings, ServerKind};
-use crate::exports::applied::{self, add_client, grant, Applied};
+use crate::exports::applied::{add_client, grant, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
 use crate::exports::model::{sec_names, Access, Client, ClientAccess, Export, Squash};
@@ -52,11 +52,9 @@ impl ServerType for Ganesha {
         parse_applied(text)
     }
 
-    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
-        let conf = remote.path(LOADED_CONF);
-        let frames = applied::query(remote, "ganesha", &[&conf])?;
-        let files: Vec<&str> = frames.iter().map(|(_, body)| body.as_str()).collect();
-        Ok(parse_applied(&files.join("\n")))
+    /// The configuration Ganesha loads: the reading script follows its `%include`s.
+    fn applied_args(&self, remote: &Remote) -> Vec<String> {
+        vec![remote.path(LOADED_CONF)]
     }
 }
 
@@ -420,14 +418,8 @@ fn export_of_block(b: &Block) -> Result<Export, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::{Access, Squash, Who};
-
-    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
-        Who {
-            names: vec![name],
-            ip: ip.parse().ok(),
-        }
-    }
+    use crate::exports::applied::who;
+    use crate::exports::{Access, Squash};
 
     #[test]
     fn previous_ids_are_read_back() {

@@ -9,7 +9,6 @@ use crate::exports::applied::{self, Applied};
 use crate::exports::error::{ExportsError, Unsupported};
 use crate::exports::merge::{header, Merged, MergedExport};
 use crate::exports::model::{sec_names, Client, ClientAccess, Squash};
-use crate::remote::Remote;
 
 /// The Linux kind.
 pub struct Linux;
@@ -38,14 +37,6 @@ impl ServerType for Linux {
 
     fn parse_applied(&self, text: &str) -> Applied {
         parse_applied(text)
-    }
-
-    fn read_applied(&self, remote: &Remote, _: &ExportsSettings) -> Result<Applied, String> {
-        Ok(parse_applied(&applied::bodies(&applied::query(
-            remote,
-            "linux",
-            &[],
-        )?)))
     }
 }
 
@@ -232,14 +223,8 @@ fn decisive_only(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exports::{Access, Squash, Who};
-
-    fn who<'a>(name: &'a str, ip: &str) -> Who<'a> {
-        Who {
-            names: vec![name],
-            ip: ip.parse().ok(),
-        }
-    }
+    use crate::exports::applied::who;
+    use crate::exports::{Access, Squash};
 
     #[test]
     fn fsid_is_stable_and_depends_on_base_and_path() {

@@ -35,12 +35,14 @@ pub trait ServerType: Sync {
     /// Renders the configuration for the merged exports; writes nothing.
     fn render(&self, input: &RenderInput<'_>) -> Result<Rendered, ExportsError>;
 
-    /// The exports the server applies, read from its own tool or state (one remote command);
-    /// `Err` says why they could not be read.
-    fn read_applied(&self, remote: &Remote, settings: &ExportsSettings) -> Result<Applied, String>;
+    /// What the script that reads the applied exports takes after the kind's name (one
+    /// remote command for every kind; see `exports::read_applied`).
+    fn applied_args(&self, _remote: &Remote) -> Vec<String> {
+        Vec::new()
+    }
 
-    /// What [`ServerType::read_applied`] makes of the text the server showed (for Ganesha,
-    /// the files it loads one after the other).
+    /// What the server showed of its applied exports made into grants (the script's frames
+    /// one after the other: for Ganesha, the files it loads).
     fn parse_applied(&self, text: &str) -> Applied;
 }
 

@@ -4,10 +4,11 @@
 pub mod aix;
 pub mod linux;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::error::ExportsError;
-use super::model::{logical_lines, Entry, LineProblem};
+use super::model::{logical_lines, Entry, LineProblem, Source};
 
 /// The syntax of an exports file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,21 +124,21 @@ fn is_below(candidate: &str, dir: &str) -> bool {
 fn refuse_repeats(
     (entries, mut problems): (Vec<Entry>, Vec<LineProblem>),
 ) -> (Vec<Entry>, Vec<LineProblem>) {
+    // The lines of each directory, in file order (one pass: NIM's file has a line per node).
+    let mut lines: BTreeMap<&str, Vec<&Source>> = BTreeMap::new();
+    for e in &entries {
+        lines.entry(&e.export.path).or_default().push(&e.source);
+    }
     let mut kept = Vec::new();
     for e in &entries {
-        let first = entries
-            .iter()
-            .find(|o| o.export.path == e.export.path)
-            .expect("e itself");
-        let again = entries
-            .iter()
-            .find(|o| o.export.path == e.export.path && o.source != e.source);
-        match again {
+        let sources = &lines[e.export.path.as_str()];
+        let first = sources[0];
+        match sources.iter().find(|s| ***s != e.source) {
             None => kept.push(e.clone()),
             Some(other) => {
-                let (one, two) = match first.source == e.source {
-                    true => (&e.source, &other.source),
-                    false => (&first.source, &e.source),
+                let (one, two) = match *first == e.source {
+                    true => (&e.source, *other),
+                    false => (first, &e.source),
                 };
                 problems.push(LineProblem {
                     source: e.source.clone(),
