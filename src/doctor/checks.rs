@@ -66,10 +66,7 @@ pub fn run(ctx: &Context<'_>, nodes: &[String], opts: &Options) -> Result<Findin
         }
     }
     let servers = book.servers;
-    let jobs = opts
-        .jobs
-        .or_else(|| servers.values().map(|s| s.config.jobs).max())
-        .unwrap_or(4);
+    let jobs = crate::sync::servers::jobs(opts.jobs, &servers);
     let up = reachability(&servers, &on, jobs, &mut f);
     let on: BTreeMap<String, Vec<&NodeMounts>> =
         on.into_iter().filter(|(s, _)| up.contains(s)).collect();

@@ -202,10 +202,7 @@ pub fn run(
             sysroot: ctx.sysroot,
             syslog,
             rsync: opts.rsync.clone(),
-            jobs: opts
-                .jobs
-                .or_else(|| servers.values().map(|s| s.config.jobs).max())
-                .unwrap_or(4),
+            jobs: crate::sync::servers::jobs(opts.jobs, &servers),
             progress: None,
             dead: dead.clone(),
         },

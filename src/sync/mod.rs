@@ -158,10 +158,7 @@ pub fn run(
             sysroot: ctx.sysroot,
             syslog,
             rsync: opts.rsync.clone(),
-            jobs: opts
-                .jobs
-                .or_else(|| inv.servers.values().map(|s| s.config.jobs).max())
-                .unwrap_or(4),
+            jobs: servers::jobs(opts.jobs, &inv.servers),
             progress: opts.progress.then_some(&progress as _),
             dead: dead.clone(),
         };

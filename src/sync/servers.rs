@@ -32,6 +32,14 @@ pub struct Server {
 /// The servers of a run by name.
 pub type Servers = BTreeMap<String, Server>;
 
+/// How many transfers or server reads a run makes at once: `--jobs` when given, else the
+/// largest `jobs` among the run's servers, else 4.
+pub fn jobs(given: Option<usize>, servers: &Servers) -> usize {
+    given
+        .or_else(|| servers.values().map(|s| s.config.jobs).max())
+        .unwrap_or(4)
+}
+
 #[cfg(test)]
 impl Server {
     /// The server `nfs1` at 10.0.0.9, reached through `remote`: the engine's unit tests' server.
@@ -318,6 +326,23 @@ impl ThisHost {
 mod tests {
     use super::*;
     use crate::xcat::Db;
+
+    #[test]
+    fn jobs_are_the_option_else_the_largest_of_the_servers_else_four() {
+        let config = crate::config::Config::default();
+        let mut servers = Servers::new();
+        assert_eq!(jobs(None, &servers), 4);
+        for (name, n) in [("nfs1", 2), ("nfs2", 7)] {
+            let mut c = config.server(name);
+            c.jobs = n;
+            let remote = Remote::with_rsh(&c, None).unwrap();
+            let mut server = Server::nfs1(remote, c);
+            server.name = name.into();
+            servers.insert(name.into(), server);
+        }
+        assert_eq!(jobs(None, &servers), 7);
+        assert_eq!(jobs(Some(1), &servers), 1);
+    }
 
     #[test]
     fn node_addresses_come_from_the_hosts_table_then_the_resolver() {

@@ -103,11 +103,12 @@ fn run_fix(c: &Cluster<'_>, fix: &str) -> Option<Finished> {
     Some(out)
 }
 
-/// `chtab -d KEY=VALUE... TABLE` on a dumpxCATdb directory: removes the rows whose key
-/// columns hold those values.
+/// `chtab -d KEY=VALUE[,KEY=VALUE...] TABLE` on a dumpxCATdb directory, as xCAT's chtab reads
+/// it (the keys in one comma-joined argument, each split at its last `=`): removes the rows
+/// whose key columns hold those values.
 fn chtab(db: &Path, args: &[&str]) {
     let (table, keys) = match args {
-        ["-d", keys @ .., table] => (*table, keys),
+        ["-d", keys, table] => (*table, keys.split(',').collect::<Vec<_>>()),
         other => panic!("unexpected chtab arguments {other:?}"),
     };
     let file = db.join(format!("{table}.csv"));
@@ -117,7 +118,7 @@ fn chtab(db: &Path, args: &[&str]) {
     let wanted: Vec<(usize, &str)> = keys
         .iter()
         .map(|k| {
-            let (col, value) = k.split_once('=').unwrap();
+            let (col, value) = k.rsplit_once('=').unwrap();
             let i = header.iter().position(|h| h == col).unwrap();
             (i, value)
         })
@@ -277,7 +278,7 @@ fn doctor_names_each_break_and_its_fix_clears_it() {
     let fix = assert_found(&c, "statelite", &["ln001"]);
     assert!(
         fix.starts_with(&format!(
-            "chtab -d image={COMPUTE} file=/etc/extnfs.conf litefile"
+            "chtab -d image={COMPUTE},file=/etc/extnfs.conf litefile"
         )),
         "{fix}"
     );
