@@ -96,12 +96,9 @@ impl Running {
 
     pub fn finish(&mut self) -> Finished {
         let Some(status) = wait_for_exit(&mut self.child, COMMAND_LIMIT) else {
-            kill_and_reap(&mut self.child);
-            panic!(
-                "`{}` did not finish within {COMMAND_LIMIT:?} and was killed; stderr so far:\n{}",
-                self.command,
-                read_all(self.stderr.try_clone().expect("clone stderr file"))
-            );
+            let clone = |f: &File| f.try_clone().expect("clone captured output");
+            let (out, err) = (clone(&self.stdout), clone(&self.stderr));
+            overran(&self.command, COMMAND_LIMIT, &mut self.child, out, err);
         };
         Finished {
             command: self.command.clone(),
@@ -116,12 +113,8 @@ impl CommandExt for Command {
     fn run_within(&mut self, limit: Duration) -> Finished {
         let mut running = self.spawn_bounded();
         let Some(status) = wait_for_exit(&mut running.child, limit) else {
-            kill_and_reap(&mut running.child);
-            panic!(
-                "`{}` did not finish within {limit:?} and was killed; stderr so far:\n{}",
-                running.command,
-                read_all(running.stderr)
-            );
+            let (out, err) = (running.stdout, running.stderr);
+            overran(&running.command, limit, &mut running.child, out, err);
         };
         Finished {
             command: running.command,
@@ -193,6 +186,25 @@ fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
         }
         sleep(POLL);
     }
+}
+
+/// Kills a command that overran its limit and panics with what it printed so far and the
+/// processes running at that moment (what a hang waits on shows there, not in the output).
+fn overran(command: &str, limit: Duration, child: &mut Child, stdout: File, stderr: File) -> ! {
+    let processes = Command::new("ps")
+        .args(["-e", "--forest", "-o", "pid,ppid,etime,stat,wchan:20,args"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|e| format!("(ps could not run: {e})\n"));
+    kill_and_reap(child);
+    panic!(
+        "`{command}` did not finish within {limit:?} and was killed (pid {})\n\
+         --- stdout so far ---\n{}--- stderr so far ---\n{}--- processes when it was killed ---\n{}",
+        child.id(),
+        read_all(stdout),
+        read_all(stderr),
+        processes
+    );
 }
 
 fn kill_and_reap(child: &mut Child) {

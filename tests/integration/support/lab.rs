@@ -253,14 +253,17 @@ impl Lab {
         std::fs::write(self.ssh_config(), config).expect("write the ssh config");
     }
 
-    /// Prints the end of every log of the lab, to explain a failing test.
+    /// Prints the end of every log of the lab, to explain a failing test: the hosts' daemons'
+    /// (under `state/<host>`) and the runs' own (`log_file`, in the lab's directory).
     fn print_logs(&self) {
-        let Ok(hosts) = std::fs::read_dir(self.dir().join("state")) else {
-            return;
-        };
-        let logs = hosts
+        let hosts = std::fs::read_dir(self.dir().join("state"))
+            .into_iter()
             .flatten()
-            .filter_map(|host| std::fs::read_dir(host.path()).ok())
+            .flatten()
+            .map(|host| host.path());
+        let logs = hosts
+            .chain([self.dir().to_path_buf()])
+            .filter_map(|dir| std::fs::read_dir(dir).ok())
             .flat_map(|files| files.flatten().map(|file| file.path()))
             .filter(|path| path.extension().is_some_and(|ext| ext == "log"));
         for log in logs {
