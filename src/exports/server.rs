@@ -39,8 +39,13 @@ impl Lock {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut line = String::new();
         while stdout.read_line(&mut line).unwrap_or(0) > 0 {
-            if line.trim_end() == "locked" {
-                return Ok(Lock { child, stdin });
+            match line.trim_end() {
+                "locked" => return Ok(Lock { child, stdin }),
+                text => {
+                    if let Some(owner) = text.strip_prefix("waiting ") {
+                        log::warn!("{}", waiting(remote.name(), lock, timeout, owner));
+                    }
+                }
             }
             line.clear();
         }
@@ -76,6 +81,15 @@ impl Drop for Lock {
         drop(self.stdin.take());
         let _ = self.child.wait();
     }
+}
+
+/// The line logged (once) when another run holds the lock.
+fn waiting(server: &str, lock: &str, timeout: u64, owner: &str) -> String {
+    let held = match owner.trim() {
+        "" => String::new(),
+        owner => format!(", held by {owner}"),
+    };
+    format!("server {server}: waiting up to {timeout} s for the exports lock {lock}{held}")
 }
 
 fn spawn_error(remote: &Remote, cmd: &Cmd, source: std::io::Error) -> ExportsError {
@@ -328,6 +342,57 @@ mod tests {
         assert!(!dir.path().join("p/.lock").exists());
         let again = Lock::acquire(&r, "/p/.lock", 1, "test three").unwrap();
         drop(again);
+    }
+
+    #[test]
+    fn a_waiting_run_says_once_whom_it_waits_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        let _held = Lock::acquire(&r, "/p/.lock", 5, "test one").unwrap();
+        let path = r.path("/p/.lock");
+        let out = r
+            .script(scripts::LOCK, &[path.as_str(), "2", "test two"])
+            .run()
+            .unwrap();
+        assert_eq!(out.code, Some(scripts::LOCK_BUSY), "{out:?}");
+        let waits: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(waits.len(), 1, "{out:?}");
+        assert!(waits[0].starts_with("waiting test one on "), "{out:?}");
+        let line = waiting("nfs1", "/p/.lock", 300, "test one on sn1 since 12:00");
+        assert_eq!(
+            line,
+            "server nfs1: waiting up to 300 s for the exports lock /p/.lock, held by test one on \
+             sn1 since 12:00"
+        );
+    }
+
+    #[test]
+    fn a_lock_that_never_got_its_pid_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = local(dir.path());
+        // A holder killed between its mkdir and writing its pid, on another host.
+        let lock = dir.path().join("p/.lock");
+        std::fs::create_dir_all(&lock).unwrap();
+        std::fs::write(lock.join("host"), "elsewhere\n").unwrap();
+        let path = r.path("/p/.lock");
+        let taken = r
+            .script(scripts::LOCK, &[path.as_str(), "1", "taker", "0"])
+            .run()
+            .unwrap();
+        assert_eq!(taken.code, Some(0), "{taken:?}");
+        assert!(taken.stdout.ends_with("locked\n"), "{taken:?}");
+        // The same lock with a pid (a live holder elsewhere) is waited for, not taken.
+        std::fs::create_dir_all(&lock).unwrap();
+        std::fs::write(lock.join("host"), "elsewhere\n").unwrap();
+        std::fs::write(lock.join("pid"), "1\n").unwrap();
+        std::fs::write(lock.join("owner"), "other on elsewhere\n").unwrap();
+        let busy = r
+            .script(scripts::LOCK, &[path.as_str(), "1", "taker", "0"])
+            .run()
+            .unwrap();
+        assert_eq!(busy.code, Some(scripts::LOCK_BUSY), "{busy:?}");
+        assert!(busy.stderr.contains("other on elsewhere"), "{busy:?}");
+        assert!(!dir.path().join("p/.lock.break").exists());
     }
 
     #[test]
