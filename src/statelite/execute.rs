@@ -74,6 +74,7 @@ pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[Str
         source: source.to_string(),
         dest: server.remote.rsync_target(dest),
         rules,
+        only: Vec::new(),
         delete,
         sparse: true,
         xattrs: true,
@@ -226,7 +227,7 @@ impl Executor<'_> {
     pub fn plan_lines(&self, plan: &super::plan::Plan) -> Vec<String> {
         let mut out = Vec::new();
         for s in &plan.steps {
-            let mut filter = None;
+            let mut filter = Vec::new();
             let what = match &s.kind {
                 StepKind::Copy { lock, .. } => match self.job_of(s) {
                     Some(mut job) => {

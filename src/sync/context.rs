@@ -73,6 +73,8 @@ pub enum DirState {
 pub trait Facts {
     fn dir(&self, path: &str) -> DirState;
     fn file(&self, path: &str) -> bool;
+    /// The names in directory `path`, in no particular order; none when it cannot be read.
+    fn names(&self, path: &str) -> Vec<String>;
 }
 
 /// The directory that stands for `/` when reading the SN's files (normally `/` itself).
@@ -106,6 +108,16 @@ impl Facts for Sysroot {
 
     fn file(&self, path: &str) -> bool {
         self.local(path).is_file()
+    }
+
+    fn names(&self, path: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.local(path)) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
     }
 }
 
@@ -157,6 +169,10 @@ impl Facts for Known<'_> {
 
     fn file(&self, path: &str) -> bool {
         self.files.contains(path) || self.inner.file(path)
+    }
+
+    fn names(&self, path: &str) -> Vec<String> {
+        self.inner.names(path)
     }
 }
 
@@ -221,6 +237,11 @@ mod tests {
         fn file(&self, path: &str) -> bool {
             self.0.borrow_mut().push(format!("file {path}"));
             false
+        }
+
+        fn names(&self, path: &str) -> Vec<String> {
+            self.0.borrow_mut().push(format!("names {path}"));
+            Vec::new()
         }
     }
 

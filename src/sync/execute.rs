@@ -2,7 +2,6 @@
 //! one worker pool, every command, status, statistic and stderr logged; then the verification.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -315,14 +314,14 @@ impl Executor<'_> {
         }
         let mut job = job.clone();
         job.source = self.sysroot.local(&job.source).display().to_string();
-        let rules = match write_rules(&job.rules) {
+        let lists = match job.write_lists() {
             Ok(f) => f,
             Err(e) => {
-                r.error = Some(format!("cannot write the rsync filter file: {e}"));
+                r.error = Some(format!("cannot write the rsync filter and file lists: {e}"));
                 return;
             }
         };
-        let cmd = job.command(&self.rsync, Some(rules.path()), dry_run);
+        let cmd = job.command(&self.rsync, lists.lists(), dry_run);
         self.syslog.info(&format!("{tag}: {}", cmd.display()));
         let out = match cmd.run() {
             Ok(out) => out,
@@ -634,17 +633,6 @@ fn file_report(report: FileReport, stderr: &str, r: &mut StepResult) {
 fn item_name(change: &str) -> String {
     let name = change.split_once(' ').map_or("", |(_, n)| n).trim_start();
     name.split(" -> ").next().unwrap_or(name).to_string()
-}
-
-fn write_rules(rules: &[String]) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut f = tempfile::Builder::new()
-        .prefix("xcat-extnfs-rules.")
-        .tempfile()?;
-    for rule in rules {
-        writeln!(f, "{rule}")?;
-    }
-    f.flush()?;
-    Ok(f)
 }
 
 /// Regular files below a directory, as paths relative to it.

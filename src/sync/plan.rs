@@ -1,7 +1,7 @@
 //! Planning as pure data: which rsync runs, allocations and removals bring the server to this
 //! SN's state. One step per resource and server, never per node; deletion only in this SN's scope.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::context::{DirState, Facts};
 use super::inventory::{RootKind, Target};
@@ -158,6 +158,7 @@ impl Planner {
             source: location.to_string(),
             dest: remote.rsync_target(location),
             rules,
+            only: Vec::new(),
             delete,
             sparse: false,
             xattrs: false,
@@ -266,14 +267,14 @@ impl Planner {
         kind: &str,
         empty_is_fine: bool,
     ) {
-        let mut rules = Vec::new();
+        let mut only = Vec::new();
         let mut nodes = Vec::new();
         let mut covers = Vec::new();
         for t in &g.targets {
             let path = format!("{}/{}", g.location, t.nim);
             match facts.dir(&path) {
                 DirState::Full => {
-                    rules.push(format!("+ /{}/", escape(&t.nim)));
+                    only.push(format!("{}/", t.nim));
                     nodes.push(t.node.clone());
                     covers.push(client_dir(g, t, role));
                 }
@@ -291,16 +292,13 @@ impl Planner {
         if nodes.is_empty() {
             return;
         }
-        rules.push("- /*".into());
         let paging = role == Role::Paging;
-        if !paging {
-            // A directory that vanishes from this SN after planning (NIM removing the client
-            // while the sync runs) is not deleted from the server: `P` protects every entry
-            // at the top on the receiving side, and only a removal deletes a node's copy.
-            // Deletion inside the included directories is not affected.
-            rules.insert(0, "P /*".into());
-        }
-        let mut job = self.job(g.server, g.location, rules, !paging);
+        // Only the listed directories are copied, deletion inside them only: other SNs'
+        // nodes' directories beside them are never touched, and a directory that vanishes
+        // from this SN after planning (NIM removing the client while the sync runs) is passed
+        // over, not deleted from the server; only a removal deletes a node's copy.
+        let mut job = self.job(g.server, g.location, Vec::new(), !paging);
+        job.only = only;
         if paging {
             // Holes kept; a file of the right size is left alone, since a node may be paging
             // to it; no --inplace, so a failed copy never leaves a half-written file.
@@ -310,22 +308,26 @@ impl Planner {
         self.step(g, role, kind, nodes, StepKind::Rsync(job), covers);
     }
 
-    /// The shared_root tree with `--delete`, other SNs' `.client_data` files protected and this
-    /// SN's nodes' files (`*.<nim>`) included with deletion, in one run.
+    /// The shared_root tree with `--delete` but for its `.client_data` files, then this SN's
+    /// nodes' own `.client_data` files (`*.<nim>`) as a list of their own (see `Job::only`):
+    /// one step with an include rule per node would test every file of the tree against every
+    /// node's rule. Other SNs' files are neither copied nor deleted, and neither is a file that
+    /// vanishes from this SN after planning (NIM removing a client while the sync runs): only
+    /// a removal deletes a node's files.
     fn shared_root(&mut self, g: &Group<'_>, facts: &dyn Facts) {
-        // Client files that vanish from this SN after planning (NIM removing a client while
-        // the sync runs) are not deleted from the server: `P` protects them on the receiving
-        // side, and only a removal deletes a node's files.
-        let mut rules = vec!["P /etc/.client_data/*".to_string()];
+        let client_data = format!("{}/etc/.client_data", g.location);
         let mut needs = Vec::new();
+        let mut nodes = Vec::new();
+        let mut nims = HashSet::new();
         for t in &g.targets {
-            let hosts = format!("{}/etc/.client_data/hosts.{}", g.location, t.nim);
+            let hosts = format!("{client_data}/hosts.{}", t.nim);
             if facts.file(&hosts) {
                 needs.push(Need {
                     path: hosts,
                     nodes: vec![t.node.clone()],
                 });
-                rules.push(format!("+ /etc/.client_data/*.{}", escape(&t.nim)));
+                nodes.push(t.node.clone());
+                nims.insert(t.nim.as_str());
             } else {
                 self.fail(
                     &t.node,
@@ -336,8 +338,10 @@ impl Planner {
                 );
             }
         }
-        rules.push("- /etc/.client_data/*".into());
-        rules.push("- /etc/.client_data_bkup/".into());
+        let mut rules = vec![
+            "- /etc/.client_data/*".to_string(),
+            "- /etc/.client_data_bkup/".to_string(),
+        ];
         let mut images: Vec<&str> = g.targets.iter().map(|t| t.image.as_str()).collect();
         images.sort();
         images.dedup();
@@ -345,7 +349,35 @@ impl Planner {
             // sharedinstall=sns backups: <shared_root>/<SN>_<image>/, one per SN.
             rules.push(format!("- /*_{}/", escape(image)));
         }
-        self.whole_tree(g, facts, Role::SharedRoot, "shared_root", rules, needs);
+        self.whole_tree(g, facts, Role::SharedRoot, "shared_root", rules, Vec::new());
+        let tree_refused = self
+            .plan
+            .steps
+            .last()
+            .is_some_and(|s| matches!(s.kind, StepKind::Refused { .. }));
+        if tree_refused || nodes.is_empty() {
+            return;
+        }
+        let mut only: Vec<String> = facts
+            .names(&client_data)
+            .into_iter()
+            .filter(|name| client_of(name).any(|nim| nims.contains(nim)))
+            .map(|name| format!("etc/.client_data/{name}"))
+            .collect();
+        only.sort();
+        let mut job = self.job(g.server, g.location, Vec::new(), false);
+        job.only = only;
+        self.step(
+            g,
+            Role::SharedRoot,
+            "client_data",
+            nodes,
+            StepKind::Rsync(job),
+            Vec::new(),
+        );
+        if let Some(step) = self.plan.steps.last_mut() {
+            step.needs = needs;
+        }
     }
 
     fn allocate(&mut self, g: &Group<'_>, facts: &dyn Facts) {
@@ -388,6 +420,12 @@ fn client_dir(g: &Group<'_>, t: &Target, role: Role) -> Published {
         role,
         clients: vec![t.node.clone()],
     }
+}
+
+/// The NIM client names a `.client_data` file name can be for: what follows each of its dots
+/// (`resolv.conf.cn001` is for `cn001` or `conf.cn001`; client names may hold dots too).
+fn client_of(file: &str) -> impl Iterator<Item = &str> {
+    file.match_indices('.').map(move |(i, _)| &file[i + 1..])
 }
 
 /// Escapes rsync wildcard characters so a name matches only itself.

@@ -228,8 +228,8 @@ pub fn plan_lines(plan: &Plan, rsync: &str, sysroot: &Sysroot) -> Vec<String> {
 }
 
 /// An rsync job as the dry run shows it: its command line (the source as read under
-/// `sysroot`), and its filter rules on a line of their own when it has any.
-pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Option<String>) {
+/// `sysroot`), and its filter rules and entries on lines of their own when it has any.
+pub fn rsync_lines(job: &Job, rsync: &str, sysroot: &Sysroot) -> (String, Vec<String>) {
     let mut job = job.clone();
     job.source = sysroot.local(&job.source).display().to_string();
     job.shown(rsync)

@@ -68,6 +68,7 @@ impl Step {
                 source: "/src".into(),
                 dest: remote.rsync_target(&location),
                 rules: Vec::new(),
+                only: Vec::new(),
                 delete: true,
                 sparse: false,
                 xattrs: false,

@@ -209,7 +209,7 @@ fn silent_packet_loss_mid_transfer_ends_within_the_bound_and_tries_the_server_no
         .stdout
         .matches("FAILED: not run: the server was found unreachable earlier in this run")
         .count();
-    assert_eq!(not_run, 4, "the other steps are reported not run: {out}");
+    assert_eq!(not_run, 5, "the other steps are reported not run: {out}");
     assert_eq!(
         ssh.connections().len(),
         before,
@@ -405,7 +405,7 @@ fn a_client_directory_removed_by_nim_during_a_sync() {
         )),
         "{line}"
     );
-    let line = one_line(&out, "nfs1: shared_root 71Bsr_shared_root: FAILED: ");
+    let line = one_line(&out, "nfs1: client_data 71Bsr_shared_root: FAILED: ");
     assert!(
         line.contains(&format!("/{client_data}/hosts.cn003 vanished on this SN")),
         "{line}"

@@ -25,6 +25,14 @@ impl Facts for Files {
     fn file(&self, path: &str) -> bool {
         self.files.contains(path)
     }
+    fn names(&self, path: &str) -> Vec<String> {
+        let prefix = format!("{path}/");
+        let all = self.full.iter().chain(&self.empty).chain(&self.files);
+        all.filter_map(|p| p.strip_prefix(&prefix))
+            .filter(|rest| !rest.contains('/'))
+            .map(String::from)
+            .collect()
+    }
 }
 
 const SPOT: &str = "/install/nim/spot/71Bcosi/usr";
@@ -108,9 +116,10 @@ fn one_step_per_resource_whatever_the_node_count() {
     );
     assert!(p.failed.is_empty());
     let root = rsync(&p.steps[1]);
-    assert_eq!(root.rules.len(), 502);
-    assert_eq!(root.rules[1], "+ /cn001/");
-    assert_eq!(root.rules[501], "- /*");
+    // The nodes' directories as a list rsync looks up, no rule per node (see `Job::only`).
+    assert!(root.rules.is_empty(), "{:?}", root.rules);
+    assert_eq!(root.only.len(), 500);
+    assert_eq!((&*root.only[0], &*root.only[499]), ("cn001/", "cn500/"));
     assert!(root.delete);
 }
 
@@ -142,28 +151,25 @@ fn missing_or_empty_sources_are_never_synced_with_delete() {
     );
     assert!(matches!(&p.steps[0].kind, StepKind::Refused { reason } if reason.contains("empty")));
     let root = rsync(&p.steps[1]);
-    // cn002's directory is not included, so `- /*` protects the server's copy.
-    assert_eq!(root.rules, ["P /*", "+ /cn001/", "- /*"]);
+    // cn002's directory is not listed, so the server's copy is not touched.
+    assert_eq!(root.only, ["cn001/"]);
     let failed: Vec<&str> = p.failed.iter().map(|f| f.node.as_str()).collect();
     assert_eq!(failed, ["cn001", "cn002", "cn002"]);
 }
 
 #[test]
 fn shared_root_protects_other_sns_client_data() {
-    let p = plan(
-        &[target("cn003", true), target("cn004", true)],
-        &complete(&["cn003", "cn004"]),
-        "",
-    );
+    let mut files = complete(&["cn003", "cn004"]);
+    for other in ["resolv.conf.cn003", "hosts.cn099", "hosts.xcn003"] {
+        files.files.insert(format!("{SR}/etc/.client_data/{other}"));
+    }
+    let p = plan(&[target("cn003", true), target("cn004", true)], &files, "");
     let sr = p.steps.iter().find(|s| s.role == Role::SharedRoot).unwrap();
     let job = rsync(sr);
-    assert!(job.delete);
+    assert!(job.delete && job.only.is_empty());
     assert_eq!(
         job.rules,
         [
-            "P /etc/.client_data/*",
-            "+ /etc/.client_data/*.cn003",
-            "+ /etc/.client_data/*.cn004",
             "- /etc/.client_data/*",
             "- /etc/.client_data_bkup/",
             "- /*_71Bsr/",
@@ -173,14 +179,38 @@ fn shared_root_protects_other_sns_client_data() {
         path,
         nodes: nodes.iter().map(|n| n.to_string()).collect(),
     };
+    assert_eq!(sr.needs, [need(SR.to_string(), &["cn003", "cn004"])]);
+    // The nodes' own files, listed, another SN's left out, without deletion.
+    let cd = p
+        .steps
+        .iter()
+        .find(|s| s.label == "client_data 71Bsr_shared_root");
+    let cd = cd.expect("a client_data step");
+    let job = rsync(cd);
+    assert!(!job.delete && job.rules.is_empty());
     assert_eq!(
-        sr.needs,
+        job.only,
         [
-            need(SR.to_string(), &["cn003", "cn004"]),
+            "etc/.client_data/hosts.cn003",
+            "etc/.client_data/hosts.cn004",
+            "etc/.client_data/resolv.conf.cn003",
+        ]
+    );
+    assert_eq!(
+        cd.needs,
+        [
             need(format!("{SR}/etc/.client_data/hosts.cn003"), &["cn003"]),
             need(format!("{SR}/etc/.client_data/hosts.cn004"), &["cn004"]),
         ]
     );
+    assert!(cd.covers.is_empty(), "the tree's step publishes the export");
+}
+
+#[test]
+fn client_files_are_told_by_what_follows_a_dot() {
+    let names: Vec<&str> = client_of("resolv.conf.cn003").collect();
+    assert_eq!(names, ["conf.cn003", "cn003"]);
+    assert_eq!(client_of("nodot").count(), 0);
 }
 
 #[test]
@@ -192,6 +222,8 @@ fn paging_keeps_holes_and_never_rewrites_files_in_use() {
     );
     let paging = rsync(p.steps.iter().find(|s| s.role == Role::Paging).unwrap());
     assert!(paging.sparse && paging.size_only && !paging.delete);
+    assert_eq!(paging.only, ["cn001/"]);
+    assert!(paging.rules.is_empty());
     // The default allocates.
     let p = plan(&[target("cn001", false)], &complete(&["cn001"]), "");
     let step = p.steps.iter().find(|s| s.role == Role::Paging).unwrap();
@@ -225,8 +257,8 @@ fn dump_only_when_configured_and_empty_dumps_are_fine() {
         .insert("/install/nim/dump/71Bcosi_dump/cn001".into());
     let p = plan(&[t], &files, "[defaults]\ndump = true\n");
     assert_eq!(
-        rsync(p.steps.iter().find(|s| s.role == Role::Dump).unwrap()).rules,
-        ["P /*", "+ /cn001/", "- /*"]
+        rsync(p.steps.iter().find(|s| s.role == Role::Dump).unwrap()).only,
+        ["cn001/"]
     );
 }
 

@@ -231,7 +231,7 @@ pub fn assert_unreachable_at_start(out: &Finished, ssh: &CountingSsh, cause: &st
         out.stdout
             .matches("FAILED: not run: the server could not be reached")
             .count(),
-        5,
+        6,
         "{out}"
     );
     assert!(
