@@ -5,7 +5,7 @@
 //! Fast by design: per server one listing of the nodes' paths, one read of the stamps and one
 //! dry run of the exports, no comparison of contents (that is `extnfs doctor`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -159,7 +159,8 @@ pub fn run(ctx: &Context<'_>, host: &str) -> Result<Status, DoctorError> {
                 continue;
             }
         };
-        let all: Vec<&String> = images
+        // Each path once: every node of an image names the same SPOT and shared_root.
+        let all: std::collections::BTreeSet<&String> = images
             .values()
             .flatten()
             .flat_map(|(_, p)| p.iter())
@@ -211,19 +212,15 @@ fn image_status(
         nodes: nodes.len(),
         ..ImageStatus::default()
     };
+    let last = last_stamps(image, stamps);
     for (node, paths) in nodes {
         if paths.iter().any(|p| missing(p)) {
             s.missing.push(node.clone());
         } else {
             s.present += 1;
-        }
-        // The newest stamp naming the node decides.
-        let last = stamps
-            .iter()
-            .filter(|st| st.image == image && st.nodes.contains(node))
-            .max_by_key(|st| st.time);
-        if last.is_some_and(|st| st.failed.contains(node)) && !s.missing.contains(node) {
-            s.differing.push(node.clone());
+            if last.get(node.as_str()).is_some_and(|&(_, failed)| failed) {
+                s.differing.push(node.clone());
+            }
         }
     }
     let mut last: Vec<&Stamp> = stamps.iter().filter(|st| st.image == image).collect();
@@ -233,6 +230,22 @@ fn image_status(
         .map(|st| (st.sn.clone(), stamp::utc(st.time)))
         .collect();
     s
+}
+
+/// Per node of `image`, the newest stamp naming it (its time) and whether that sync failed
+/// the node or left it different: one pass over the stamps, not one per node.
+fn last_stamps<'s>(image: &str, stamps: &'s [Stamp]) -> HashMap<&'s str, (u64, bool)> {
+    let mut last: HashMap<&str, (u64, bool)> = HashMap::new();
+    for st in stamps.iter().filter(|st| st.image == image) {
+        let failed: HashSet<&str> = st.failed.iter().map(String::as_str).collect();
+        for node in &st.nodes {
+            let seen = last.entry(node).or_insert((st.time, false));
+            if st.time >= seen.0 {
+                *seen = (st.time, failed.contains(node.as_str()));
+            }
+        }
+    }
+    last
 }
 
 #[cfg(test)]
@@ -274,5 +287,34 @@ mod tests {
         assert!(table.contains("nfs1         img"), "{table}");
         assert!(table.contains("sn1 1970-01-01"), "{table}");
         assert_eq!(status.exit_code(), 1);
+    }
+
+    #[test]
+    fn the_newest_stamp_naming_a_node_decides() {
+        let stamp = |sn: &str, time, failed: &[&str]| Stamp {
+            sn: sn.into(),
+            image: "img".into(),
+            tool: "syncaixres".into(),
+            time,
+            nodes: vec!["cn001".into(), "cn002".into()],
+            failed: failed.iter().map(|n| n.to_string()).collect(),
+        };
+        let mut other = stamp("sn3", 9, &["cn001"]);
+        other.image = "other".into();
+        // sn1 failed both at 5; sn2 synced cn001 well at 7, failed cn002 at 7 again.
+        let stamps = [
+            stamp("sn2", 7, &["cn002"]),
+            stamp("sn1", 5, &["cn001", "cn002"]),
+            other,
+        ];
+        let last = last_stamps("img", &stamps);
+        assert_eq!(last["cn001"], (7, false));
+        assert_eq!(last["cn002"], (7, true));
+        let nodes = vec![
+            ("cn001".to_string(), vec!["/r/cn001".to_string()]),
+            ("cn002".to_string(), vec!["/r/cn002".to_string()]),
+        ];
+        let row = image_status("img", &nodes, &stamps, &|_| false);
+        assert_eq!(row.differing, ["cn002"]);
     }
 }
