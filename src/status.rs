@@ -170,7 +170,7 @@ pub fn run(ctx: &Context<'_>, host: &str) -> Result<Status, DoctorError> {
             .map(|p| format!("{}\n", remote.path(p)))
             .collect();
         let listing = remote
-            .script(scripts::SIZES, &[] as &[&str])
+            .script(scripts::MISSING, &[] as &[&str])
             .stdin_bytes(input)
             .run_checked()
             .map(|o| o.stdout)

@@ -29,6 +29,8 @@ pub const STATELITE: &str = include_str!("statelite.sh");
 pub const APPLIED: &str = include_str!("applied.sh");
 /// `SIZE PATH`, `dir PATH`, `empty PATH` (an empty directory) or `missing PATH` for each path on stdin.
 pub const SIZES: &str = include_str!("sizes.sh");
+/// `missing PATH` for each path on stdin that is not there.
+pub const MISSING: &str = include_str!("missing.sh");
 /// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
 pub const STAMPS: &str = include_str!("stamps.sh");
 
@@ -405,9 +407,33 @@ mod tests {
     fn scripts_are_sh_with_our_header() {
         for s in [
             ALLOCATE, REMOVE, LOCK, READ, INSTALL, MOVE_ASIDE, RESTORE, NAMES, STATELITE, APPLIED,
-            SIZES, STAMPS,
+            SIZES, MISSING, STAMPS,
         ] {
             assert!(s.starts_with("# shellcheck shell=sh\n"), "{s}");
         }
+    }
+
+    #[test]
+    fn missing_names_only_the_paths_that_are_not_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("full/x")).unwrap();
+        std::fs::create_dir(d.join("empty")).unwrap();
+        std::fs::write(d.join("file"), "").unwrap();
+        std::os::unix::fs::symlink(d.join("nowhere"), d.join("dangling")).unwrap();
+        let names = ["full", "empty", "file", "dangling", "gone", "odd name\\"];
+        let input: String = names
+            .iter()
+            .map(|n| format!("{}\n", d.join(n).display()))
+            .collect();
+        let out = crate::process::Cmd::new("sh")
+            .args(["-c", MISSING])
+            .stdin_bytes(input)
+            .run_checked()
+            .unwrap();
+        let expected = ["gone", "odd name\\"]
+            .map(|n| format!("missing {}\n", d.join(n).display()))
+            .concat();
+        assert_eq!(out.stdout, expected);
     }
 }
