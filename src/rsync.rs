@@ -25,7 +25,8 @@ pub struct Job {
     /// resource of 10,000 nodes' directories: 10,000 rule tests per file). A listed entry
     /// that is gone from this host is passed over (`--ignore-missing-args`, rsync 3.1 or
     /// later on this host; an older one says so and the step fails): the server's copy is
-    /// kept, and the step's `needs` tell.
+    /// kept, and the step's `needs` tell. rsync skips a listed line that starts with `#` or
+    /// `;` as a comment: entries here are NIM client names and `etc/...` paths, which never do.
     pub only: Vec<String>,
     pub delete: bool,
     /// Keep holes (`-S`).
