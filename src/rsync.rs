@@ -56,6 +56,25 @@ pub struct Lists<'a> {
 }
 
 impl Job {
+    /// A copy of `source`'s contents into `dest` and nothing more: no deletion, rules, list,
+    /// remote shell or extra attributes; callers set what their copy needs.
+    pub fn new(source: impl Into<String>, dest: impl Into<String>) -> Job {
+        Job {
+            source: source.into(),
+            dest: dest.into(),
+            rules: Vec::new(),
+            only: Vec::new(),
+            delete: false,
+            sparse: false,
+            xattrs: false,
+            size_only: false,
+            compress: false,
+            temp_dir: None,
+            rsh: None,
+            rsync_path: None,
+        }
+    }
+
     /// The job as a dry run shows it: its command line (with `program`), then its filter rules
     /// and its entries on lines of their own when it has any.
     pub fn shown(&self, program: &str) -> (String, Vec<String>) {
@@ -342,18 +361,15 @@ mod tests {
     #[test]
     fn builds_the_command_line() {
         let job = Job {
-            source: "/install/nim/root/img_root".into(),
-            dest: "nfs1:/install/nim/root/img_root".into(),
             rules: vec!["- /etc/.client_data/*".into()],
-            only: Vec::new(),
             delete: true,
-            sparse: false,
-            xattrs: false,
-            size_only: false,
-            compress: false,
             temp_dir: Some("/install/.xcat-extnfs.tmp".into()),
             rsh: Some("ssh -o BatchMode=yes".into()),
             rsync_path: Some("/opt/freeware/bin/rsync".into()),
+            ..Job::new(
+                "/install/nim/root/img_root",
+                "nfs1:/install/nim/root/img_root",
+            )
         };
         let rules = Lists {
             rules: Some(Path::new("/tmp/r")),
@@ -412,20 +428,12 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         let job = Job {
-            source: src.display().to_string(),
-            dest: dst.display().to_string(),
             rules: vec!["- /cn002/f".into()],
             only: ["cn001/", "cn002/", "odd name\nx/", "gone/"]
                 .map(String::from)
                 .to_vec(),
             delete: true,
-            sparse: false,
-            xattrs: false,
-            size_only: false,
-            compress: false,
-            temp_dir: None,
-            rsh: None,
-            rsync_path: None,
+            ..Job::new(src.display().to_string(), dst.display().to_string())
         };
         let files = job.write_lists().unwrap();
         let out = job.command("rsync", files.lists(), false).run().unwrap();

@@ -71,18 +71,14 @@ pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[Str
         rules.push("- *".into());
     }
     Job {
-        source: source.to_string(),
-        dest: server.remote.rsync_target(dest),
         rules,
-        only: Vec::new(),
         delete,
         sparse: true,
         xattrs: true,
-        size_only: false,
         compress: server.config.compress,
-        temp_dir: None,
         rsh: server.remote.rsync_rsh(),
         rsync_path: Some(server.config.rsync_path.clone()),
+        ..Job::new(source, server.remote.rsync_target(dest))
     }
 }
 

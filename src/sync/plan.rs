@@ -155,18 +155,13 @@ impl Planner {
     fn job(&self, server: &Server, location: &str, rules: Vec<String>, delete: bool) -> Job {
         let (remote, config) = (&server.remote, &server.config);
         Job {
-            source: location.to_string(),
-            dest: remote.rsync_target(location),
             rules,
-            only: Vec::new(),
             delete,
-            sparse: false,
-            xattrs: false,
-            size_only: false,
             compress: config.compress,
             temp_dir: Some(remote.path(&self.temp)),
             rsh: remote.rsync_rsh(),
             rsync_path: Some(config.rsync_path.clone()),
+            ..Job::new(location, remote.rsync_target(location))
         }
     }
 
