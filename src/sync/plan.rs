@@ -360,6 +360,20 @@ impl Planner {
             .map(|name| format!("etc/.client_data/{name}"))
             .collect();
         only.sort();
+        if only.is_empty() {
+            // Each node has its hosts file, so an empty list means the directory could not be
+            // listed; a job without its list would copy every SN's files.
+            for node in &nodes {
+                self.fail(
+                    node,
+                    format!(
+                        "shared_root {}: {client_data} cannot be listed on this SN; its files are not synced",
+                        g.resource
+                    ),
+                );
+            }
+            return;
+        }
         let mut job = self.job(g.server, g.location, Vec::new(), false);
         job.only = only;
         self.step(

@@ -207,6 +207,39 @@ fn shared_root_protects_other_sns_client_data() {
 }
 
 #[test]
+fn client_files_that_cannot_be_listed_fail_their_nodes_and_copy_nothing() {
+    /// The hosts files are there, but the directory listing comes back empty.
+    struct Unlisted(Files);
+    impl Facts for Unlisted {
+        fn dir(&self, path: &str) -> DirState {
+            self.0.dir(path)
+        }
+        fn file(&self, path: &str) -> bool {
+            self.0.file(path)
+        }
+        fn names(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let files = Unlisted(complete(&["cn003"]));
+    let config = Config::parse("", std::path::Path::new("t")).unwrap();
+    let p = plan_sync(
+        &[target("cn003", true)],
+        &files,
+        &servers(&config),
+        "/install",
+    );
+    assert!(p.steps.iter().all(|s| !s.label.starts_with("client_data")));
+    let failed: Vec<(&str, &str)> = p
+        .failed
+        .iter()
+        .map(|f| (f.node.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].1.contains("cannot be listed"), "{failed:?}");
+}
+
+#[test]
 fn client_files_are_told_by_what_follows_a_dot() {
     let names: Vec<&str> = client_of("resolv.conf.cn003").collect();
     assert_eq!(names, ["conf.cn003", "cn003"]);
