@@ -160,10 +160,14 @@ impl Executor<'_> {
     }
 
     /// Makes the servers ready, one command each: rsync's scratch directory and the parents
-    /// of every destination (rsync creates only the last component). A server that cannot
-    /// be reached is returned with the reason.
+    /// of every destination (rsync creates only the last component). A destination that
+    /// several copies of the run go into (a shared_root tree and its nodes' `.client_data`
+    /// files) is made here too: copies running at once would race to create it, and rsync
+    /// fails the one that loses (`mkdir ... failed: File exists`). A server that cannot be
+    /// reached is returned with the reason.
     fn prepare(&self, steps: &[Step], temp_dir: &str) -> BTreeMap<String, String> {
         let mut dirs: BTreeMap<&str, (&Server, BTreeSet<String>)> = BTreeMap::new();
+        let mut destinations: BTreeSet<(&str, &str)> = BTreeSet::new();
         let mut down = BTreeMap::new();
         for s in steps {
             let Some(server) = self.servers.get(&s.server) else {
@@ -178,6 +182,9 @@ impl Executor<'_> {
                     s.location.rsplit_once('/').filter(|(p, _)| !p.is_empty())
                 {
                     set.insert(remote.path(parent));
+                }
+                if !destinations.insert((&s.server, &s.location)) {
+                    set.insert(remote.path(&s.location));
                 }
             }
         }
@@ -814,6 +821,37 @@ mod tests {
         r.error = Some("rsync failed".into());
         executor.check_vanished(&step, &mut r);
         assert_eq!((r.nodes, r.vanished_only), (nodes, false));
+    }
+
+    #[test]
+    fn a_destination_two_copies_go_into_is_made_beforehand() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\n",
+            dir.path().display()
+        );
+        let config = Config::parse(&text, std::path::Path::new("t"))
+            .unwrap()
+            .server("nfs1");
+        let remote = Remote::new(&config).unwrap();
+        let servers: Servers = [("nfs1".to_string(), Server::nfs1(remote.clone(), config))].into();
+        let sysroot = Sysroot::new(dir.path());
+        let syslog = Syslog::disabled();
+        let executor = Executor::for_tests(&servers, &sysroot, &syslog, 1);
+        let mut files = Step::spot_on_nfs1(&remote, "sr");
+        files.label = "client_data sr".into();
+        let steps = [
+            Step::spot_on_nfs1(&remote, "s1"),
+            Step::spot_on_nfs1(&remote, "sr"),
+            files,
+        ];
+        let down = executor.prepare(&steps, "/install/.xcat-extnfs.tmp");
+        assert!(down.is_empty(), "{down:?}");
+        let on_server = |p: &str| dir.path().join(p);
+        assert!(on_server("install/nim/spot/sr").is_dir());
+        // One copy into a directory: rsync makes it, as its parent is there.
+        assert!(on_server("install/nim/spot").is_dir());
+        assert!(!on_server("install/nim/spot/s1").exists());
     }
 
     #[test]
