@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::config::Config;
-use crate::mounts::Model;
+use crate::mounts::{Model, Mount};
 use crate::statelite::facts::Facts;
 use crate::sync::context::DirState;
 use crate::sync::inventory::{Resource, RootKind};
@@ -114,8 +114,6 @@ fn needs_follow_the_mount_and_the_server_kind() {
     );
     assert_eq!(needs(&lite, ServerKind::Linux), (Access::Ro, false, false));
 }
-
-use crate::mounts::Mount;
 
 #[test]
 fn each_shortfall_of_a_grant_is_its_own_problem() {
