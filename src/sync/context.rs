@@ -75,6 +75,12 @@ pub trait Facts {
     fn file(&self, path: &str) -> bool;
     /// The names in directory `path`, in no particular order; none when it cannot be read.
     fn names(&self, path: &str) -> Vec<String>;
+
+    /// [`Facts::dir`] of each path, in order: the planner asks for a resource's node
+    /// directories at once, so that a file system can answer them in parallel.
+    fn dirs(&self, paths: &[String]) -> Vec<DirState> {
+        paths.iter().map(|p| self.dir(p)).collect()
+    }
 }
 
 /// The directory that stands for `/` when reading the SN's files (normally `/` itself).
@@ -108,6 +114,12 @@ impl Facts for Sysroot {
 
     fn file(&self, path: &str) -> bool {
         self.local(path).is_file()
+    }
+
+    /// Thousands of node directories are listed in a few threads: each listing is a few
+    /// system calls, and they dominate planning on a large SN.
+    fn dirs(&self, paths: &[String]) -> Vec<DirState> {
+        super::pool::chunked(paths, |part| part.iter().map(|p| self.dir(p)).collect())
     }
 
     fn names(&self, path: &str) -> Vec<String> {
@@ -173,6 +185,23 @@ impl Facts for Known<'_> {
 
     fn names(&self, path: &str) -> Vec<String> {
         self.inner.names(path)
+    }
+
+    /// The paths not known from the files read are asked of the inner facts in one batch.
+    fn dirs(&self, paths: &[String]) -> Vec<DirState> {
+        let unknown: Vec<String> = paths
+            .iter()
+            .filter(|p| !self.dirs.contains(p.as_str()))
+            .cloned()
+            .collect();
+        let mut asked = self.inner.dirs(&unknown).into_iter();
+        paths
+            .iter()
+            .map(|p| match self.dirs.contains(p.as_str()) {
+                true => DirState::Full,
+                false => asked.next().unwrap_or(DirState::Missing),
+            })
+            .collect()
     }
 }
 
@@ -279,5 +308,23 @@ mod tests {
                 "dir /tftpboot/..",
             ]
         );
+        inner.0.borrow_mut().clear();
+        let batch = [
+            "/install/nim/root/r1/cn1",
+            "/x/a",
+            "/install/nim/root/r1",
+            "/x/b",
+        ];
+        let batch: Vec<String> = batch.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            known.dirs(&batch),
+            [
+                DirState::Full,
+                DirState::Empty,
+                DirState::Full,
+                DirState::Empty
+            ]
+        );
+        assert_eq!(*inner.0.borrow(), ["dir /x/a", "dir /x/b"]);
     }
 }

@@ -227,6 +227,20 @@ fn target(
 fn image_parts(ctx: &Context<'_>, image: &str, installdir: &str) -> Result<ImageParts, NodeError> {
     let (spot, root, shared_root, paging, dump) = image_resources(ctx, image)?;
     let nim = ctx.nim;
+    // The resources used below, asked of NIM at once (a shared_root wins over a root).
+    let used = [
+        Some(&spot),
+        shared_root.as_ref().or(root.as_ref()),
+        paging.as_ref(),
+        dump.as_ref(),
+    ];
+    nim.prefetch(
+        &used
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
     let spot = Resource {
         location: nim.location(&spot, "spot", installdir)?,
         name: spot,

@@ -265,9 +265,9 @@ impl Planner {
         let mut only = Vec::new();
         let mut nodes = Vec::new();
         let mut covers = Vec::new();
-        for t in &g.targets {
-            let path = format!("{}/{}", g.location, t.nim);
-            match facts.dir(&path) {
+        let (paths, states) = node_dirs(g, facts);
+        for ((t, path), state) in g.targets.iter().zip(paths).zip(states) {
+            match state {
                 DirState::Full => {
                     only.push(format!("{}/", t.nim));
                     nodes.push(t.node.clone());
@@ -393,9 +393,9 @@ impl Planner {
         let mut dirs = Vec::new();
         let mut nodes = Vec::new();
         let mut covers = Vec::new();
-        for t in &g.targets {
-            let path = format!("{}/{}", g.location, t.nim);
-            if facts.dir(&path) == DirState::Full {
+        let (paths, states) = node_dirs(g, facts);
+        for ((t, path), state) in g.targets.iter().zip(paths).zip(states) {
+            if state == DirState::Full {
                 dirs.push(path);
                 nodes.push(t.node.clone());
                 covers.push(client_dir(g, t, Role::Paging));
@@ -420,6 +420,16 @@ impl Planner {
             );
         }
     }
+}
+
+/// The group's nodes' own directories below its resource, and the state of each, asked at
+/// once.
+fn node_dirs(g: &Group<'_>, facts: &dyn Facts) -> (Vec<String>, Vec<DirState>) {
+    let paths: Vec<String> = (g.targets.iter())
+        .map(|t| format!("{}/{}", g.location, t.nim))
+        .collect();
+    let states = facts.dirs(&paths);
+    (paths, states)
 }
 
 /// A node's own directory below a group's resource, as its exports entry.

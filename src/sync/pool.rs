@@ -7,6 +7,33 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// Below this many items, small file system work per item (a few system calls each) is as
+/// fast in one thread as in several.
+pub const PARALLEL_FROM: usize = 512;
+
+/// Threads for small file system work over `items` items: one below [`PARALLEL_FROM`], else
+/// the machine's cores, at most 4 (the work is system calls, not computation).
+pub fn io_threads(items: usize) -> usize {
+    if items < PARALLEL_FROM {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// `f` applied to `items` in [`io_threads`] contiguous chunks, one per thread, and the outputs
+/// concatenated in the items' order.
+pub fn chunked<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
+    let threads = io_threads(items.len());
+    if threads < 2 {
+        return f(items);
+    }
+    let chunks: Vec<&[T]> = items.chunks(items.len().div_ceil(threads)).collect();
+    map(&chunks, threads, |c| f(c))
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// `f` applied to every item, at most `jobs` at once; output `i` belongs to item `i`.
 pub fn map<T: Sync, R: Send>(items: &[T], jobs: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let next = AtomicUsize::new(0);
@@ -45,5 +72,15 @@ mod tests {
         assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(most.load(std::sync::atomic::Ordering::SeqCst) <= 3);
         assert!(super::map(&[] as &[u8], 4, |_| 0).is_empty());
+    }
+
+    #[test]
+    fn chunked_work_keeps_the_items_order_at_any_size() {
+        for n in [0, 1, super::PARALLEL_FROM - 1, super::PARALLEL_FROM, 5003] {
+            let items: Vec<usize> = (0..n).collect();
+            let out = super::chunked(&items, |c| c.iter().map(|i| i + 1).collect());
+            assert_eq!(out, (1..=n).collect::<Vec<_>>(), "{n} items");
+        }
+        assert_eq!(super::io_threads(super::PARALLEL_FROM - 1), 1);
     }
 }

@@ -88,14 +88,11 @@ struct Planned {
     read: Vec<String>,
 }
 
-/// Below this many targets, reading in one thread is as fast as starting several.
-const PARALLEL_FROM: usize = 512;
-
 /// Reads the targets' files in a few threads (each node's files are its own; the work is
 /// two or three small files per node, mostly system calls), the results in target order.
 fn plan_all(sysroot: &Sysroot, tftpdir: &str, targets: &[Target], servers: &Servers) -> Planned {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || targets.len() < PARALLEL_FROM {
+    let threads = super::pool::io_threads(targets.len());
+    if threads < 2 {
         return plan_part(sysroot, tftpdir, targets, servers);
     }
     let chunks: Vec<&[Target]> = targets.chunks(targets.len().div_ceil(threads)).collect();
@@ -186,8 +183,7 @@ fn node_edits(
         read_files.push(hosts_path);
     }
     if matches!(t.root, RootKind::Own(_)) {
-        let path = info_file(sysroot, tftpdir, t)?;
-        let text = read(sysroot, &path, buf)?;
+        let (path, text) = info_file(sysroot, tftpdir, t, buf)?;
         if let Some(content) =
             info::redirect(&text, &server.host, &server.ip).map_err(|e| format!("{path}: {e}"))?
         {
@@ -212,20 +208,37 @@ fn edit(t: &Target, path: &str, what: String, content: String) -> Edit {
     }
 }
 
-/// `<tftpdir>/<ip>.info` (aixinstall) or `<tftpdir>/<node>.info` (PPCboot), whichever exists.
-/// The address is `hosts.ip`; the resolver is asked only when neither file is found that way.
-fn info_file(sysroot: &Sysroot, tftpdir: &str, t: &Target) -> Result<String, String> {
+/// `<tftpdir>/<ip>.info` (aixinstall) or `<tftpdir>/<node>.info` (PPCboot), whichever exists,
+/// and its text. The address is `hosts.ip`; the resolver is asked only when neither file is
+/// found that way. Each candidate is opened straight away (one `stat` less per node); only an
+/// open that fails for another reason than absence asks whether it is a file at all.
+fn info_file(
+    sysroot: &Sysroot,
+    tftpdir: &str,
+    t: &Target,
+    buf: &mut Vec<u8>,
+) -> Result<(String, String), String> {
     let dir = tftpdir.trim_end_matches('/');
     let by_ip = |ip: &str| format!("{dir}/{ip}.info");
     let mut candidates: Vec<String> = t.ip.iter().map(|ip| by_ip(ip)).collect();
     candidates.push(format!("{dir}/{}.info", t.node));
-    if let Some(found) = candidates.iter().find(|c| sysroot.local(c).is_file()) {
-        return Ok(found.clone());
+    let mut open = |path: &str| -> Result<Option<String>, String> {
+        let local = sysroot.local(path);
+        match read_text(&local, buf) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == ErrorKind::NotFound || !local.is_file() => Ok(None),
+            Err(e) => Err(format!("cannot read {path}: {e}")),
+        }
+    };
+    for c in &candidates {
+        if let Some(text) = open(c)? {
+            return Ok((c.clone(), text));
+        }
     }
     if let Some(ip) = crate::host::primary_address(&t.node) {
         let path = by_ip(&ip.to_string());
-        if sysroot.local(&path).is_file() {
-            return Ok(path);
+        if let Some(text) = open(&path)? {
+            return Ok((path, text));
         }
         candidates.push(path);
     }
@@ -272,25 +285,54 @@ mod tests {
     use super::*;
     use crate::sync::inventory::Resource;
 
-    #[test]
-    fn many_nodes_are_read_in_parallel_and_reported_in_their_order() {
+    fn target(i: usize) -> Target {
         let res = |name: &str| Resource {
             name: name.into(),
             location: format!("/install/nim/{name}"),
         };
+        Target {
+            node: format!("cn{i:04}"),
+            nim: format!("cn{i:04}"),
+            image: "71Bcosi".into(),
+            server: if i.is_multiple_of(2) { "nfs1" } else { "nfs2" }.into(),
+            ip: None,
+            spot: res("spot"),
+            root: RootKind::Own(res("root")),
+            paging: None,
+            dump: None,
+        }
+    }
+
+    #[test]
+    fn the_info_file_by_address_wins_and_a_directory_of_its_name_is_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sysroot, buf) = (Sysroot::new(dir.path()), &mut Vec::new());
+        let tftp = dir.path().join("tftpboot");
+        std::fs::create_dir_all(tftp.join("10.9.0.7.info")).unwrap();
+        let mut t = target(7);
+        t.ip = Some("10.9.0.7".into());
+        let err = info_file(&sysroot, "/tftpboot/", &t, buf).unwrap_err();
+        assert!(
+            err.contains("/tftpboot/10.9.0.7.info or /tftpboot/cn0007.info"),
+            "{err}"
+        );
+        std::fs::write(tftp.join("cn0007.info"), "by name\n").unwrap();
+        let found = info_file(&sysroot, "/tftpboot", &t, buf).unwrap();
+        assert_eq!(found, ("/tftpboot/cn0007.info".into(), "by name\n".into()));
+        std::fs::remove_dir(tftp.join("10.9.0.7.info")).unwrap();
+        std::fs::write(tftp.join("10.9.0.7.info"), "by address\n").unwrap();
+        let found = info_file(&sysroot, "/tftpboot", &t, buf).unwrap();
+        assert_eq!(
+            found,
+            ("/tftpboot/10.9.0.7.info".into(), "by address\n".into())
+        );
+    }
+
+    #[test]
+    fn many_nodes_are_read_in_parallel_and_reported_in_their_order() {
         // Enough targets for the parallel path; their server is not resolved, so each fails.
-        let targets: Vec<Target> = (0..PARALLEL_FROM + 77)
-            .map(|i| Target {
-                node: format!("cn{i:04}"),
-                nim: format!("cn{i:04}"),
-                image: "71Bcosi".into(),
-                server: if i % 2 == 0 { "nfs1" } else { "nfs2" }.into(),
-                ip: None,
-                spot: res("spot"),
-                root: RootKind::Own(res("root")),
-                paging: None,
-                dump: None,
-            })
+        let targets: Vec<Target> = (0..crate::sync::pool::PARALLEL_FROM + 77)
+            .map(target)
             .collect();
         let dir = tempfile::tempdir().unwrap();
         let (edits, failed) = plan(
