@@ -17,8 +17,10 @@ pub struct Job {
     pub dest: String,
     /// Filter rules, in order (`- /etc/.client_data/*`, ...).
     pub rules: Vec<String>,
-    /// When not empty, only these entries at the top of `source` are copied (`cn001/`), each
-    /// whole, and `delete` deletes inside them only, never beside them.
+    /// `Some`: only these entries at the top of `source` are copied (`cn001/`), each whole,
+    /// and `delete` deletes inside them only, never beside them; an empty list copies
+    /// nothing. `None`: the whole tree. (An empty list that meant "everything" would turn a
+    /// list that came out empty by mistake into a copy of every SN's entries.)
     ///
     /// rsync reads them with `--files-from`: it looks up each listed entry once, where one
     /// include rule per entry would test every file of the tree against every rule (a
@@ -27,7 +29,7 @@ pub struct Job {
     /// later on this host; an older one says so and the step fails): the server's copy is
     /// kept, and the step's `needs` tell. rsync skips a listed line that starts with `#` or
     /// `;` as a comment: entries here are NIM client names and `etc/...` paths, which never do.
-    pub only: Vec<String>,
+    pub only: Option<Vec<String>>,
     pub delete: bool,
     /// Keep holes (`-S`).
     pub sparse: bool,
@@ -63,7 +65,7 @@ impl Job {
             source: source.into(),
             dest: dest.into(),
             rules: Vec::new(),
-            only: Vec::new(),
+            only: None,
             delete: false,
             sparse: false,
             xattrs: false,
@@ -82,8 +84,10 @@ impl Job {
         if !self.rules.is_empty() {
             lines.push(format!("    filter: {}", self.rules.join(" | ")));
         }
-        if !self.only.is_empty() {
-            lines.push(format!("    only: {}", self.only.join(" ")));
+        match self.only.as_deref() {
+            Some([]) => lines.push("    only: (nothing)".to_string()),
+            Some(only) => lines.push(format!("    only: {}", only.join(" "))),
+            None => {}
         }
         (
             self.command(program, Lists::default(), false).display(),
@@ -95,8 +99,14 @@ impl Job {
     /// the files go when dropped.
     pub fn write_lists(&self) -> std::io::Result<ListFiles> {
         Ok(ListFiles {
-            rules: written(&self.rules, "xcat-extnfs-rules.")?,
-            only: written(&self.only, "xcat-extnfs-only.")?,
+            rules: match self.rules.is_empty() {
+                true => None,
+                false => Some(written(&self.rules, "xcat-extnfs-rules.")?),
+            },
+            only: match &self.only {
+                Some(only) => Some(written(only, "xcat-extnfs-only.")?),
+                None => None,
+            },
         })
     }
 
@@ -114,7 +124,7 @@ impl Job {
         if dry_run {
             cmd = cmd.arg("-n");
         }
-        if !self.only.is_empty() {
+        if self.only.is_some() {
             // -a recurses, but not into a --files-from list unless -r is given again.
             cmd = cmd.args(["-r", "--ignore-missing-args"]);
         }
@@ -171,11 +181,8 @@ impl ListFiles {
     }
 }
 
-/// `entries`, each ending with a NUL byte, in a new temporary file; none when there are none.
-fn written(entries: &[String], prefix: &str) -> std::io::Result<Option<tempfile::NamedTempFile>> {
-    if entries.is_empty() {
-        return Ok(None);
-    }
+/// `entries`, each ending with a NUL byte, in a new temporary file.
+fn written(entries: &[String], prefix: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let mut file = tempfile::Builder::new().prefix(prefix).tempfile()?;
     let mut out = std::io::BufWriter::new(file.as_file_mut());
     for entry in entries {
@@ -184,7 +191,7 @@ fn written(entries: &[String], prefix: &str) -> std::io::Result<Option<tempfile:
     }
     out.flush()?;
     drop(out);
-    Ok(Some(file))
+    Ok(file)
 }
 
 /// `dir/`: rsync copies the directory's contents into the destination directory itself.
@@ -385,7 +392,7 @@ mod tests {
         );
         let nodes = Job {
             rules: Vec::new(),
-            only: vec!["cn001/".into()],
+            only: Some(vec!["cn001/".into()]),
             ..job.clone()
         };
         let listed = Lists {
@@ -429,9 +436,11 @@ mod tests {
         }
         let job = Job {
             rules: vec!["- /cn002/f".into()],
-            only: ["cn001/", "cn002/", "odd name\nx/", "gone/"]
-                .map(String::from)
-                .to_vec(),
+            only: Some(
+                ["cn001/", "cn002/", "odd name\nx/", "gone/"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
             delete: true,
             ..Job::new(src.display().to_string(), dst.display().to_string())
         };
@@ -447,6 +456,34 @@ mod tests {
         assert_eq!(read("cn004/f").as_deref(), Some("another SN's"));
         assert_eq!(read("gone/f").as_deref(), Some("its source vanished"));
         assert_eq!(read("top").as_deref(), Some("beside"));
+    }
+
+    /// An empty list copies and deletes nothing, with real rsync; `None` is the whole tree.
+    #[test]
+    fn an_empty_list_copies_nothing_and_no_list_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        for path in ["src/cn001/f", "dst/cn002/f"] {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        let job = Job {
+            only: Some(Vec::new()),
+            delete: true,
+            ..Job::new(src.display().to_string(), dst.display().to_string())
+        };
+        assert_eq!(job.shown("rsync").1, ["    only: (nothing)"]);
+        let files = job.write_lists().unwrap();
+        let out = job.command("rsync", files.lists(), false).run().unwrap();
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(!dst.join("cn001").exists() && dst.join("cn002/f").exists());
+        let whole = Job { only: None, ..job };
+        let files = whole.write_lists().unwrap();
+        assert!(files.lists().only.is_none());
+        let out = whole.command("rsync", files.lists(), false).run().unwrap();
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(dst.join("cn001/f").exists() && !dst.join("cn002").exists());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //!
 //! Run with `cargo bench --bench sync -- rootimg` (root). `ROOTIMG_BENCH_FILES` (default
 //! 60000) and `SYNC_BENCH_RUNS` (default 3) make smaller trials.
+//!
+//! `cargo bench --bench sync -- rootimg split` asks instead whether one tree copies faster as
+//! several parallel rsyncs (fpsync's way): one rsync of the same image against 2 and 4 rsyncs
+//! splitting it by second-level directory, each an initial sync then a no-op resync.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -67,6 +71,11 @@ struct ImageStats {
     data: u64,
 }
 
+/// Whether the benchmark's arguments ask for the split comparison.
+fn split_selected() -> bool {
+    std::env::args().skip(1).any(|a| a == "split")
+}
+
 pub fn main() {
     let files: usize = std::env::var("ROOTIMG_BENCH_FILES").map_or(60_000, |v| {
         v.parse()
@@ -88,6 +97,9 @@ pub fn main() {
         bytes(stats.data),
         started.elapsed().as_secs_f64()
     );
+    if split_selected() {
+        return split(&scenario, &stats, runs, started);
+    }
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); Method::ALL.len()];
     let mut loads = Vec::new();
     for round in 0..runs.max(1) {
@@ -325,7 +337,7 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
         "load average (1 min) before each round and at the end: {}",
         loads.join(", ")
     );
-    println!("\n| Method | Wall time | min–max | ssh connections | bytes to server | bytes from server |");
+    println!("\n| Method | Wall time | min–max | ssh processes (shared connection: clients of one) | bytes to server | bytes from server |");
     println!("|---|---:|---|---:|---:|---:|");
     let medians: Vec<Sample> = samples.iter().map(|s| measure::median(s)).collect();
     for ((method, runs), m) in Method::ALL.iter().zip(samples).zip(&medians) {
@@ -353,4 +365,137 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
             .join(", ")
     );
     println!("no-op resync: {:.2} s (target < 1 s)", medians[2].seconds);
+}
+
+/// The image's tree by rsync: one process, or `jobs` at once each with a share of the
+/// second-level entries (dealt in turn), after one non-recursive rsync of the top level that
+/// makes the destination and the first-level directories (so the parallel ones never race to
+/// create a directory).
+fn rsync_script(jobs: usize) -> String {
+    let (src, dest) = (
+        format!("/{IMAGE_DIR}/rootimg/"),
+        format!("{SERVER}:/{IMAGE_DIR}/rootimg/"),
+    );
+    let rsync = "rsync -aHS --numeric-ids --delete -e \"$RSYNC_RSH\"";
+    if jobs < 2 {
+        return format!("{rsync} {src} {dest}");
+    }
+    format!(
+        r#"cd {src}
+{rsync} --no-recursive --dirs ./ {dest}
+lists=$(mktemp -d)
+i=0
+while IFS= read -r -d '' e; do
+  printf '%s\0' "$e" >>"$lists/$((i % {jobs}))"
+  i=$((i + 1))
+done < <(find . -mindepth 2 -maxdepth 2 -print0)
+pids=()
+for l in "$lists"/*; do
+  {rsync} --from0 --files-from="$l" -r ./ {dest} &
+  pids+=($!)
+done
+for p in "${{pids[@]}}"; do wait "$p"; done
+rm -r "$lists""#
+    )
+}
+
+/// Regular files with more than one name below `dir`, and how many distinct files they are.
+fn linked_files(dir: &Path) -> (usize, usize) {
+    use std::os::unix::fs::MetadataExt;
+    let (mut names, mut inodes) = (0, std::collections::BTreeSet::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("list a directory").flatten() {
+            let m = e.path().symlink_metadata().expect("stat an entry");
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if m.is_file() && m.nlink() > 1 {
+                names += 1;
+                inodes.insert(m.ino());
+            }
+        }
+    }
+    (names, inodes.len())
+}
+
+/// `rootimg split`: see the module's documentation.
+fn split(scenario: &Scenario<'_>, stats: &ImageStats, runs: usize, started: Instant) {
+    const JOBS: [usize; 3] = [1, 2, 4];
+    let image = |host: &dyn Fn(String) -> PathBuf| host(format!("{IMAGE_DIR}/rootimg"));
+    let sn_image = image(&|p| scenario.sn.path(p));
+    let server_image = image(&|p| scenario.server.path(p));
+    let sn_links = linked_files(&sn_image);
+    // [initial, resync] samples per width, and the hard-linked files the server ended with.
+    let mut samples = vec![[Vec::new(), Vec::new()]; JOBS.len()];
+    let mut links = vec![(0, 0); JOBS.len()];
+    let mut loads = Vec::new();
+    for round in 0..runs.max(1) {
+        loads.push(load_average());
+        for (i, jobs) in JOBS.into_iter().enumerate() {
+            scenario.wipe_server();
+            for (k, what) in ["initial sync", "no-op resync"].into_iter().enumerate() {
+                let mut cmd = scenario.sn.command("bash");
+                cmd.args(["-o", "pipefail", "-e", "-c", &rsync_script(jobs)])
+                    .env("RSYNC_RSH", &scenario.rsh);
+                let mut finished = None;
+                let sample = (scenario.meter).measure(|| finished = Some(cmd.run_within(LIMIT)));
+                finished.expect("the command ran").assert_success();
+                eprintln!(
+                    "   {jobs} rsync(s), {what}: round {}: {:.2} s, {} ssh",
+                    round + 1,
+                    sample.seconds,
+                    sample.ssh
+                );
+                samples[i][k].push(sample);
+            }
+            links[i] = linked_files(&server_image);
+            // The whole comparison reads every file: once per width, in the last round.
+            if round + 1 == runs.max(1) && links[i] == sn_links {
+                assert_same(&sn_image, &server_image);
+            }
+        }
+    }
+    loads.push(load_average());
+    println!(
+        "\nrootimg: {} regular files ({} of data), {} hard links ({} names of {} files)",
+        stats.files,
+        bytes(stats.data),
+        stats.hard_links,
+        sn_links.0,
+        sn_links.1
+    );
+    println!(
+        "load average (1 min) before each round and at the end: {}",
+        loads.join(", ")
+    );
+    println!("\n| rsyncs at once | initial sync | min–max | no-op resync | min–max | ssh processes (each its own connection) | hard-linked names on the server (files) |");
+    println!("|---:|---:|---|---:|---|---:|---|");
+    let span = |runs: &[Sample]| {
+        let t: Vec<f64> = runs.iter().map(|s| s.seconds).collect();
+        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
+        format!("{min:.2}–{:.2} s", t.iter().copied().fold(0.0, f64::max))
+    };
+    for ((jobs, [initial, resync]), (names, files)) in JOBS.iter().zip(&samples).zip(&links) {
+        let (a, b) = (measure::median(initial), measure::median(resync));
+        println!(
+            "| {jobs} | {:.2} s | {} | {:.2} s | {} | {} + {} | {names} ({files}) |",
+            a.seconds,
+            span(initial),
+            b.seconds,
+            span(resync),
+            a.ssh,
+            b.ssh
+        );
+    }
+    let base = &samples[0];
+    for (jobs, [initial, resync]) in JOBS.iter().zip(&samples).skip(1) {
+        let ratio =
+            |x: &[Sample], y: &[Sample]| measure::median(x).seconds / measure::median(y).seconds;
+        println!(
+            "{jobs} rsyncs / one: initial {:.2}×, no-op {:.2}×",
+            ratio(initial, &base[0]),
+            ratio(resync, &base[1])
+        );
+    }
+    eprintln!("total {:.0} s", started.elapsed().as_secs_f64());
 }

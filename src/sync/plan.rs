@@ -293,7 +293,7 @@ impl Planner {
         // from this SN after planning (NIM removing the client while the sync runs) is passed
         // over, not deleted from the server; only a removal deletes a node's copy.
         let mut job = self.job(g.server, g.location, Vec::new(), !paging);
-        job.only = only;
+        job.only = Some(only);
         if paging {
             // Holes kept; a file of the right size is left alone, since a node may be paging
             // to it; no --inplace, so a failed copy never leaves a half-written file.
@@ -362,7 +362,8 @@ impl Planner {
         only.sort();
         if only.is_empty() {
             // Each node has its hosts file, so an empty list means the directory could not be
-            // listed; a job without its list would copy every SN's files.
+            // listed: the nodes fail here, rather than a step that would copy nothing and
+            // report success.
             for node in &nodes {
                 self.fail(
                     node,
@@ -375,7 +376,7 @@ impl Planner {
             return;
         }
         let mut job = self.job(g.server, g.location, Vec::new(), false);
-        job.only = only;
+        job.only = Some(only);
         self.step(
             g,
             Role::SharedRoot,

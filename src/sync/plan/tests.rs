@@ -118,8 +118,9 @@ fn one_step_per_resource_whatever_the_node_count() {
     let root = rsync(&p.steps[1]);
     // The nodes' directories as a list rsync looks up, no rule per node (see `Job::only`).
     assert!(root.rules.is_empty(), "{:?}", root.rules);
-    assert_eq!(root.only.len(), 500);
-    assert_eq!((&*root.only[0], &*root.only[499]), ("cn001/", "cn500/"));
+    let only = root.only.as_deref().unwrap();
+    assert_eq!(only.len(), 500);
+    assert_eq!((&*only[0], &*only[499]), ("cn001/", "cn500/"));
     assert!(root.delete);
 }
 
@@ -152,7 +153,7 @@ fn missing_or_empty_sources_are_never_synced_with_delete() {
     assert!(matches!(&p.steps[0].kind, StepKind::Refused { reason } if reason.contains("empty")));
     let root = rsync(&p.steps[1]);
     // cn002's directory is not listed, so the server's copy is not touched.
-    assert_eq!(root.only, ["cn001/"]);
+    assert_eq!(root.only.as_deref().unwrap(), ["cn001/"]);
     let failed: Vec<&str> = p.failed.iter().map(|f| f.node.as_str()).collect();
     assert_eq!(failed, ["cn001", "cn002", "cn002"]);
 }
@@ -166,7 +167,7 @@ fn shared_root_protects_other_sns_client_data() {
     let p = plan(&[target("cn003", true), target("cn004", true)], &files, "");
     let sr = p.steps.iter().find(|s| s.role == Role::SharedRoot).unwrap();
     let job = rsync(sr);
-    assert!(job.delete && job.only.is_empty());
+    assert!(job.delete && job.only.is_none());
     assert_eq!(
         job.rules,
         [
@@ -189,7 +190,7 @@ fn shared_root_protects_other_sns_client_data() {
     let job = rsync(cd);
     assert!(!job.delete && job.rules.is_empty());
     assert_eq!(
-        job.only,
+        job.only.as_deref().unwrap(),
         [
             "etc/.client_data/hosts.cn003",
             "etc/.client_data/hosts.cn004",
@@ -255,7 +256,7 @@ fn paging_keeps_holes_and_never_rewrites_files_in_use() {
     );
     let paging = rsync(p.steps.iter().find(|s| s.role == Role::Paging).unwrap());
     assert!(paging.sparse && paging.size_only && !paging.delete);
-    assert_eq!(paging.only, ["cn001/"]);
+    assert_eq!(paging.only.as_deref().unwrap(), ["cn001/"]);
     assert!(paging.rules.is_empty());
     // The default allocates.
     let p = plan(&[target("cn001", false)], &complete(&["cn001"]), "");
@@ -290,7 +291,10 @@ fn dump_only_when_configured_and_empty_dumps_are_fine() {
         .insert("/install/nim/dump/71Bcosi_dump/cn001".into());
     let p = plan(&[t], &files, "[defaults]\ndump = true\n");
     assert_eq!(
-        rsync(p.steps.iter().find(|s| s.role == Role::Dump).unwrap()).only,
+        rsync(p.steps.iter().find(|s| s.role == Role::Dump).unwrap())
+            .only
+            .as_deref()
+            .unwrap(),
         ["cn001/"]
     );
 }
