@@ -11,7 +11,7 @@ use crate::exports::{ExportsError, Published, ServerLock};
 use crate::process::CommandError;
 use crate::rsync::Job;
 use crate::scripts;
-use crate::sync::execute::{failure_cause, not_run, Executor as Engine};
+use crate::sync::execute::{failure_cause, not_run, short, Executor as Engine};
 use crate::sync::pool;
 use crate::sync::servers::Server;
 use crate::sync::step::StepResult as RsyncRun;
@@ -294,12 +294,14 @@ impl Executor<'_> {
         Ok(out.stdout)
     }
 
-    /// A failed server command in words; one that could not reach the server marks it dead
-    /// for the rest of the run and says so with ssh's words.
+    /// A failed server command in one line; one that could not reach the server marks it
+    /// dead for the rest of the run and says so with ssh's words. The whole command (a remote
+    /// script is long) and its stderr go to syslog, as syncaixres does.
     fn lost(&self, server: &str, e: &CommandError) -> String {
+        self.engine.syslog.err(&format!("{server}: {e}"));
         match self.engine.connection_lost(server, e) {
             Some(cause) => format!("connection lost: {cause}"),
-            None => e.to_string(),
+            None => short(e),
         }
     }
 
@@ -400,5 +402,43 @@ impl Executor<'_> {
             checks.len(),
             missing.len()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::remote::{fake_ssh, Remote};
+    use crate::sync::context::Sysroot;
+    use crate::sync::servers::Servers;
+    use crate::syslog::Syslog;
+
+    #[test]
+    fn a_failed_server_script_is_one_line_and_its_whole_command_goes_to_syslog() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "echo 'mkdir: cannot create directory: Read-only file system' >&2\nexit 1\n";
+        let config = Config::default().server("nfs1");
+        let remote = Remote::with_rsh(&config, Some(&fake_ssh(dir.path(), body))).unwrap();
+        let servers: Servers = [("nfs1".into(), Server::nfs1(remote, config))].into();
+        let (sysroot, log) = (Sysroot::new(dir.path()), dir.path().join("syslog"));
+        let syslog = Syslog::new("syncstatelite", None, Some(log.clone()));
+        let executor = Executor {
+            engine: Engine::for_tests(&servers, &sysroot, &syslog, 1),
+            owner: "sn1".into(),
+        };
+        let paths = ["/install/nodedata".to_string()];
+        let line = (executor.script(&servers["nfs1"], "mkdir", &paths)).unwrap_err();
+        assert_eq!(
+            line,
+            "exit status 1: mkdir: cannot create directory: Read-only file system"
+        );
+        syslog.flush();
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logged.contains("nfs1: `") && logged.contains("/install/nodedata"),
+            "{logged}"
+        );
+        assert_eq!(executor.engine.dead.cause("nfs1"), None);
     }
 }

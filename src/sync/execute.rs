@@ -680,7 +680,7 @@ pub fn failure_cause(remote: &Remote, e: &CommandError) -> Option<String> {
 
 /// A failed command in one line without the command itself (which syslog has): its status
 /// and the last lines of its stderr.
-fn short(e: &CommandError) -> String {
+pub fn short(e: &CommandError) -> String {
     match e {
         CommandError::Spawn { source, .. } => format!("cannot start the command: {source}"),
         CommandError::Failed { code, stderr, .. } => {
