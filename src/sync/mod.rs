@@ -94,12 +94,13 @@ pub fn run(
     failed.extend(redirected.failed.iter().cloned());
     let failed_nodes: std::collections::HashSet<&str> =
         failed.iter().map(|f| f.node.as_str()).collect();
-    let targets: Vec<inventory::Target> = inv
-        .targets
-        .iter()
-        .filter(|t| !failed_nodes.contains(t.node.as_str()))
-        .cloned()
-        .collect();
+    // Copied only when some of them failed: thousands would be cloned for nothing otherwise.
+    let keep = |t: &&inventory::Target| !failed_nodes.contains(t.node.as_str());
+    let targets: std::borrow::Cow<'_, [inventory::Target]> =
+        match inv.targets.iter().all(|t| keep(&t)) {
+            true => std::borrow::Cow::Borrowed(&inv.targets),
+            false => inv.targets.iter().filter(keep).cloned().collect(),
+        };
     let plan = match removal {
         true => plan::plan_remove(&targets, &inv.servers),
         false => {

@@ -106,20 +106,13 @@ pub enum NodeServerError {
 
 /// The servers of a run as its nodes name them, each resolved once (an unresolvable one
 /// fails each of its nodes with the same message).
+#[derive(Default)]
 pub struct ServerBook {
     pub servers: Servers,
     unresolvable: BTreeMap<String, String>,
-    local: BTreeSet<IpAddr>,
-}
-
-impl Default for ServerBook {
-    fn default() -> ServerBook {
-        ServerBook {
-            servers: Servers::new(),
-            unresolvable: BTreeMap::new(),
-            local: host::local_addresses(),
-        }
-    }
+    /// This host's addresses, listed once a first server is resolved (not at all when every
+    /// node is skipped before).
+    local: Option<BTreeSet<IpAddr>>,
 }
 
 impl ServerBook {
@@ -156,7 +149,18 @@ impl ServerBook {
             return Err(NodeServerError::Fail(message.clone()));
         }
         if !self.servers.contains_key(&server) {
-            match Server::resolve(config, &server) {
+            // The first server's resolution (`ssh -G`) and this host's address listing (`ip`)
+            // are two commands: they run at once.
+            let resolved = std::thread::scope(|scope| {
+                let listing = (self.local.is_none()).then(|| scope.spawn(host::local_addresses));
+                let resolved = Server::resolve(config, &server);
+                if let Some(listing) = listing {
+                    let local = listing.join();
+                    self.local = Some(local.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                }
+                resolved
+            });
+            match resolved {
                 Ok(s) => {
                     self.servers.insert(server.clone(), s);
                 }
@@ -178,7 +182,7 @@ impl ServerBook {
             .ip
             .parse::<IpAddr>()
             .map_err(|_| NodeServerError::Fail(format!("bad address {}", found.address.ip)))?;
-        if self.local.contains(&ip) {
+        if (self.local.get_or_insert_with(host::local_addresses)).contains(&ip) {
             return Err(NodeServerError::Skip(format!(
                 "nfsserver {server} is this host"
             )));
@@ -412,6 +416,45 @@ mod tests {
         let db = Db::open(Some(dir.path()));
         let resolver = Resolver::new(&db);
         servers_of_served_nodes(&config, &resolver, &|n| n == "sn1", every_node).unwrap()
+    }
+
+    #[test]
+    fn a_server_that_is_this_host_skips_its_nodes_and_is_resolved_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nodelist.csv"),
+            "#node,groups,comments,disable\n\"cn001\",,,\n\"cn002\",,,\n\"cn003\",,,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("noderes.csv"),
+            "#node,nfsserver,comments,disable\n\"cn001\",\"me\",,\n\"cn002\",\"me\",,\n\
+             \"cn003\",\"nfs1\",,\n",
+        )
+        .unwrap();
+        let config = Config::parse(
+            "[server.me]\naddress = \"127.0.0.1\"\n[server.nfs1]\naddress = \"203.0.113.1\"\n",
+            std::path::Path::new("t"),
+        )
+        .unwrap();
+        let db = Db::open(Some(dir.path()));
+        let resolver = Resolver::new(&db);
+        let mut book = ServerBook::default();
+        for node in ["cn001", "cn002"] {
+            match book.for_node(&config, &resolver, node) {
+                Err(NodeServerError::Skip(reason)) => {
+                    assert_eq!(reason, "nfsserver me is this host")
+                }
+                Err(NodeServerError::Fail(m)) => panic!("{node}: {m}"),
+                _ => panic!("{node} is not skipped"),
+            }
+        }
+        let nfs1 = book
+            .for_node(&config, &resolver, "cn003")
+            .ok()
+            .map(|s| &s.name);
+        assert_eq!(nfs1.map(String::as_str), Some("nfs1"));
+        assert_eq!(book.servers.len(), 2);
     }
 
     #[test]
