@@ -348,19 +348,27 @@ mod tests {
         assert_eq!(jobs(Some(1), &servers), 1);
     }
 
+    /// A tables directory with these `(table, CSV text)` files.
+    fn tables(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (table, text) in files {
+            std::fs::write(dir.path().join(format!("{table}.csv")), text).unwrap();
+        }
+        dir
+    }
+
     #[test]
     fn node_addresses_come_from_the_hosts_table_then_the_resolver() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("nodelist.csv"),
-            "#node,groups,comments,disable\n\"cn001\",\"compute\",,\n\"cn002\",\"compute\",,\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("hosts.csv"),
-            "#node,ip,hostnames,comments,disable\n\"cn001\",\"10.1.1.1\",,,\n\"cn002\",\"bad\",,,\n",
-        )
-        .unwrap();
+        let dir = tables(&[
+            (
+                "nodelist",
+                "#node,groups,comments,disable\n\"cn001\",\"compute\",,\n\"cn002\",\"compute\",,\n",
+            ),
+            (
+                "hosts",
+                "#node,ip,hostnames,comments,disable\n\"cn001\",\"10.1.1.1\",,,\n\"cn002\",\"bad\",,,\n",
+            ),
+        ]);
         let db = Db::open(Some(dir.path()));
         let resolver = Resolver::new(&db);
         let book = NodeAddresses {
@@ -383,16 +391,15 @@ mod tests {
     /// cn004 (its SN serves it) and cn005 (no server); sn2 serves cn006; cn007's server has
     /// no address.
     fn served(every_node: bool) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("nodelist.csv"),
-            "#node,groups,comments,disable\n\"cn001\",\"a\",,\n\"cn002\",,,\n\"cn003\",,,\n\
+        let dir = tables(&[
+            (
+                "nodelist",
+                "#node,groups,comments,disable\n\"cn001\",\"a\",,\n\"cn002\",,,\n\"cn003\",,,\n\
              \"cn004\",\"a\",,\n\"cn005\",,,\n\"cn006\",\"a\",,\n\"cn007\",,,\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("noderes.csv"),
-            "#node,servicenode,nfsserver,xcatmaster,comments,disable\n\
+            ),
+            (
+                "noderes",
+                "#node,servicenode,nfsserver,xcatmaster,comments,disable\n\
              \"cn002\",\"sn2, sn1\",\"nfs2\",,,\n\
              \"cn003\",,\"nfs1\",\"sn1\",,\n\
              \"cn004\",\"sn1\",\"<xcatmaster>\",,,\n\
@@ -400,8 +407,8 @@ mod tests {
              \"cn006\",\"sn2\",\"nfs3\",,,\n\
              \"cn007\",\"sn1\",\"nfs9.invalid\",,,\n\
              \"a\",\"sn1\",\"nfs1\",,,\n",
-        )
-        .unwrap();
+            ),
+        ]);
         let config = Config::parse(
             "[server.nfs1]\naddress = \"203.0.113.1\"\n[server.nfs2]\naddress = \"203.0.113.2\"\n\
              [server.nfs3]\naddress = \"203.0.113.3\"\n",
@@ -420,18 +427,17 @@ mod tests {
 
     #[test]
     fn a_server_that_is_this_host_skips_its_nodes_and_is_resolved_once() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("nodelist.csv"),
-            "#node,groups,comments,disable\n\"cn001\",,,\n\"cn002\",,,\n\"cn003\",,,\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("noderes.csv"),
-            "#node,nfsserver,comments,disable\n\"cn001\",\"me\",,\n\"cn002\",\"me\",,\n\
+        let dir = tables(&[
+            (
+                "nodelist",
+                "#node,groups,comments,disable\n\"cn001\",,,\n\"cn002\",,,\n\"cn003\",,,\n",
+            ),
+            (
+                "noderes",
+                "#node,nfsserver,comments,disable\n\"cn001\",\"me\",,\n\"cn002\",\"me\",,\n\
              \"cn003\",\"nfs1\",,\n",
-        )
-        .unwrap();
+            ),
+        ]);
         let config = Config::parse(
             "[server.me]\naddress = \"127.0.0.1\"\n[server.nfs1]\naddress = \"203.0.113.1\"\n",
             std::path::Path::new("t"),
