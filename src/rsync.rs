@@ -99,14 +99,12 @@ impl Job {
     /// the files go when dropped.
     pub fn write_lists(&self) -> std::io::Result<ListFiles> {
         Ok(ListFiles {
-            rules: match self.rules.is_empty() {
-                true => None,
-                false => Some(written(&self.rules, "xcat-extnfs-rules.")?),
-            },
-            only: match &self.only {
-                Some(only) => Some(written(only, "xcat-extnfs-only.")?),
-                None => None,
-            },
+            rules: (!self.rules.is_empty())
+                .then(|| written(&self.rules, "xcat-extnfs-rules."))
+                .transpose()?,
+            only: (self.only.as_deref())
+                .map(|only| written(only, "xcat-extnfs-only."))
+                .transpose()?,
         })
     }
 

@@ -119,6 +119,14 @@ pub fn median(samples: &[Sample]) -> Sample {
     }
 }
 
+/// The shortest and longest wall time of `samples`, as a table shows them (`1.20–1.45 s`).
+pub fn span(samples: &[Sample]) -> String {
+    let (lo, hi) = (samples.iter()).fold((f64::MAX, 0f64), |(lo, hi), s| {
+        (lo.min(s.seconds), hi.max(s.seconds))
+    });
+    format!("{lo:.2}–{hi:.2} s")
+}
+
 /// The median of `values` (the upper one of an even count).
 pub fn median_of(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

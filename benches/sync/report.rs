@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::measure::{bytes, median, Sample};
+use crate::measure::{bytes, median, span, Sample};
 use crate::methods::{Method, JOBS};
 use crate::support::CommandExt;
 use crate::Bench;
@@ -124,14 +124,12 @@ pub fn print(
         for r in results.iter().filter(|r| !r.samples(scenario).is_empty()) {
             let samples = r.samples(scenario);
             let m = median(samples);
-            let (lo, hi) = samples.iter().fold((f64::MAX, 0f64), |(lo, hi), s| {
-                (lo.min(s.seconds), hi.max(s.seconds))
-            });
             println!(
-                "| {} | {} | {:.2} s | {lo:.2}–{hi:.2} s | {} | {} | {} |",
+                "| {} | {} | {:.2} s | {} | {} | {} | {} |",
                 scenario.name(),
                 r.method.name(),
                 m.seconds,
+                span(samples),
                 m.ssh,
                 bytes(m.bytes_in),
                 bytes(m.bytes_out)

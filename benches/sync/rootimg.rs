@@ -341,13 +341,11 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
     println!("|---|---:|---|---:|---:|---:|");
     let medians: Vec<Sample> = samples.iter().map(|s| measure::median(s)).collect();
     for ((method, runs), m) in Method::ALL.iter().zip(samples).zip(&medians) {
-        let times: Vec<f64> = runs.iter().map(|s| s.seconds).collect();
-        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = times.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.2} s | {min:.2}–{max:.2} s | {} | {} | {} |",
+            "| {} | {:.2} s | {} | {} | {} | {} |",
             method.name(),
             m.seconds,
+            measure::span(runs),
             m.ssh,
             bytes(m.bytes_in),
             bytes(m.bytes_out)
@@ -421,9 +419,8 @@ fn linked_files(dir: &Path) -> (usize, usize) {
 /// `rootimg split`: see the module's documentation.
 fn split(scenario: &Scenario<'_>, stats: &ImageStats, runs: usize, started: Instant) {
     const JOBS: [usize; 3] = [1, 2, 4];
-    let image = |host: &dyn Fn(String) -> PathBuf| host(format!("{IMAGE_DIR}/rootimg"));
-    let sn_image = image(&|p| scenario.sn.path(p));
-    let server_image = image(&|p| scenario.server.path(p));
+    let sn_image = scenario.sn.path(format!("{IMAGE_DIR}/rootimg"));
+    let server_image = scenario.server.path(format!("{IMAGE_DIR}/rootimg"));
     let sn_links = linked_files(&sn_image);
     // [initial, resync] samples per width, and the hard-linked files the server ended with.
     let mut samples = vec![[Vec::new(), Vec::new()]; JOBS.len()];
@@ -470,19 +467,14 @@ fn split(scenario: &Scenario<'_>, stats: &ImageStats, runs: usize, started: Inst
     );
     println!("\n| rsyncs at once | initial sync | min–max | no-op resync | min–max | ssh processes (each its own connection) | hard-linked names on the server (files) |");
     println!("|---:|---:|---|---:|---|---:|---|");
-    let span = |runs: &[Sample]| {
-        let t: Vec<f64> = runs.iter().map(|s| s.seconds).collect();
-        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
-        format!("{min:.2}–{:.2} s", t.iter().copied().fold(0.0, f64::max))
-    };
     for ((jobs, [initial, resync]), (names, files)) in JOBS.iter().zip(&samples).zip(&links) {
         let (a, b) = (measure::median(initial), measure::median(resync));
         println!(
             "| {jobs} | {:.2} s | {} | {:.2} s | {} | {} + {} | {names} ({files}) |",
             a.seconds,
-            span(initial),
+            measure::span(initial),
             b.seconds,
-            span(resync),
+            measure::span(resync),
             a.ssh,
             b.ssh
         );

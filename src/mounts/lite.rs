@@ -230,10 +230,9 @@ pub fn is_persistent(options: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xcat::{Db, Source};
+    use crate::xcat::Db;
 
     fn db(extra: &[(&str, &str)]) -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
         let base = [
             (
                 "nodelist",
@@ -245,11 +244,7 @@ mod tests {
             ),
             ("site", "#key,value,comments,disable\n"),
         ];
-        for (name, text) in base.iter().chain(extra) {
-            std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
-        }
-        let db = Db::new(Source::Dir(dir.path().to_path_buf()));
-        (dir, db)
+        Db::with_tables(&[&base[..], extra].concat())
     }
 
     #[test]

@@ -147,11 +147,10 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xcat::{Db, Source};
+    use crate::xcat::Db;
 
     fn db() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in [
+        Db::with_tables(&[
             (
                 "nodelist",
                 "#node,groups,comments,disable\n\"cn1\",\"lx\",,\n",
@@ -165,11 +164,7 @@ mod tests {
                 "#node,os,profile,comments,disable\n\"cn1\",\"rhels8\",\"compute\",,\n",
             ),
             ("site", "#key,value,comments,disable\n"),
-        ] {
-            std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
-        }
-        let db = Db::new(Source::Dir(dir.path().to_path_buf()));
-        (dir, db)
+        ])
     }
 
     fn linux_of(value: &str) -> Statemnt {

@@ -1,7 +1,7 @@
 //! The model against xCAT's documented behaviour (rule ids of statelite.md §3-§4).
 
 use super::*;
-use crate::xcat::{Db, Source};
+use crate::xcat::Db;
 
 const NODELIST: &str = "#node,groups,comments,disable\n\
     \"ln1\",\"lx,rh\",,\n\"ln2\",\"lx,rh\",,\n\"ln3\",\"lx,rh\",,\n\"ln4\",\"lx\",,\n\
@@ -30,7 +30,6 @@ const LITETREE: &str = "#priority,image,directory,mntopts,comments,disable\n\
 const LITEFILE: &str = "#image,file,options,comments,disable\n\"ALL\",\"/etc/hosts\",\"ro\",,\n";
 
 fn tables(replace: &[(&str, &str)]) -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap();
     let mut tables = vec![
         ("nodelist", NODELIST),
         ("noderes", NODERES),
@@ -49,11 +48,7 @@ fn tables(replace: &[(&str, &str)]) -> (tempfile::TempDir, Db) {
         tables.retain(|(n, _)| n != name);
         tables.push((name, text));
     }
-    for (name, text) in tables {
-        std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
-    }
-    let db = Db::new(Source::Dir(dir.path().to_path_buf()));
-    (dir, db)
+    Db::with_tables(&tables)
 }
 
 fn lines(db: &Db, nodes: &[&str], image: Option<&str>) -> Vec<String> {

@@ -119,7 +119,10 @@ impl Facts for Sysroot {
     /// Thousands of node directories are listed in a few threads: each listing is a few
     /// system calls, and they dominate planning on a large SN.
     fn dirs(&self, paths: &[String]) -> Vec<DirState> {
-        super::pool::chunked(paths, |part| part.iter().map(|p| self.dir(p)).collect())
+        let parts = super::pool::per_chunk(paths, |part| {
+            part.iter().map(|p| self.dir(p)).collect::<Vec<_>>()
+        });
+        parts.concat()
     }
 
     fn names(&self, path: &str) -> Vec<String> {

@@ -227,13 +227,14 @@ fn target(
 fn image_parts(ctx: &Context<'_>, image: &str, installdir: &str) -> Result<ImageParts, NodeError> {
     let (spot, root, shared_root, paging, dump) = image_resources(ctx, image)?;
     let nim = ctx.nim;
-    // The resources used below, asked of NIM at once (a shared_root wins over a root).
-    let used = [
-        Some(&spot),
-        shared_root.as_ref().or(root.as_ref()),
-        paging.as_ref(),
-        dump.as_ref(),
-    ];
+    // A shared_root wins over a root: its name, and whether it is the shared one.
+    let root = match (shared_root, root) {
+        (Some(sr), _) => Some((sr, true)),
+        (None, root) => root.map(|r| (r, false)),
+    };
+    // The resources used below, asked of NIM at once.
+    let root_name = root.as_ref().map(|(name, _)| name);
+    let used = [Some(&spot), root_name, paging.as_ref(), dump.as_ref()];
     nim.prefetch(
         &used
             .into_iter()
@@ -245,20 +246,19 @@ fn image_parts(ctx: &Context<'_>, image: &str, installdir: &str) -> Result<Image
         location: nim.location(&spot, "spot", installdir)?,
         name: spot,
     };
-    let root = match (shared_root, root) {
-        (Some(sr), _) => RootKind::Shared(Resource {
-            location: nim.location(&sr, "shared_root", installdir)?,
-            name: sr,
-        }),
-        (None, Some(root)) => RootKind::Own(Resource {
-            location: nim.location(&root, "root", installdir)?,
-            name: root,
-        }),
-        (None, None) => {
-            return Err(NodeError::Fail(format!(
-                "nimimage {image} names neither a root nor a shared_root resource"
-            )))
-        }
+    let Some((name, shared)) = root else {
+        return Err(NodeError::Fail(format!(
+            "nimimage {image} names neither a root nor a shared_root resource"
+        )));
+    };
+    let kind = if shared { "shared_root" } else { "root" };
+    let resource = Resource {
+        location: nim.location(&name, kind, installdir)?,
+        name,
+    };
+    let root = match shared {
+        true => RootKind::Shared(resource),
+        false => RootKind::Own(resource),
     };
     let paging = paging
         .map(|p| {
@@ -363,14 +363,16 @@ mod tests {
     use crate::sync::context::Sysroot;
     use crate::xcat::{Db, Resolver};
 
-    /// A stand-in `lsnim -l` that knows one SPOT and one root, and says nothing else exists.
+    /// A stand-in `lsnim -l` that knows one SPOT, one root and one shared_root, says nothing
+    /// else exists, and logs the names it is asked for to `asked` beside it.
     fn lsnim(dir: &Path) -> String {
         let path = dir.join("lsnim");
         std::fs::write(
             &path,
-            "#!/bin/sh\ncase \"$2\" in\n\
+            "#!/bin/sh\necho \"$2\" >> \"$(dirname \"$0\")/asked\"\ncase \"$2\" in\n\
              spot1) printf 'spot1:\\n   type = spot\\n   location = /install/nim/spot/spot1/usr\\n' ;;\n\
              root1) printf 'root1:\\n   type = root\\n   location = /install/nim/root/root1\\n' ;;\n\
+             sr1) printf 'sr1:\\n   type = shared_root\\n   location = /install/nim/shared_root/sr1\\n' ;;\n\
              *) echo \"0042-053 lsnim: there is no NIM object named \\\"$2\\\"\" >&2; exit 1 ;;\n\
              esac\n",
         )
@@ -379,57 +381,92 @@ mod tests {
         path.display().to_string()
     }
 
-    #[test]
-    fn an_image_is_looked_up_once_and_its_failure_is_every_nodes_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let db_dir = dir.path().join("db");
-        std::fs::create_dir(&db_dir).unwrap();
-        std::fs::write(
-            db_dir.join("nimimage.csv"),
-            "#imagename,spot,root,paging,comments,disable\n\
-             \"img1\",\"spot1\",\"root1\",,,\n\
-             \"img2\",\"spot1\",\"root2\",,,\n",
-        )
-        .unwrap();
-        let db = Db::open(Some(&db_dir));
+    /// The tests' images: img1 (spot1, root1), img2 (its root does not exist), both (a root
+    /// and a shared_root), none (neither).
+    const NIMIMAGE: &str = "#imagename,spot,root,shared_root,paging,comments,disable\n\
+        \"img1\",\"spot1\",\"root1\",,,,\n\
+        \"img2\",\"spot1\",\"root2\",,,,\n\
+        \"both\",\"spot1\",\"root1\",\"sr1\",,,\n\
+        \"none\",\"spot1\",,,,,\n";
+
+    /// Runs `test` with the images above and the stand-in `lsnim` in `dir`.
+    fn with_context(dir: &Path, test: impl FnOnce(&Context<'_>)) {
+        let (_db_dir, db) = Db::with_tables(&[("nimimage", NIMIMAGE)]);
         let resolver = Resolver::new(&db);
-        let config = Config::default();
-        let sysroot = Sysroot::new(dir.path());
-        let nim = Nim::new(Some(&lsnim(dir.path())));
-        let ctx = Context {
+        let (config, sysroot) = (Config::default(), Sysroot::new(dir));
+        let nim = Nim::new(Some(&lsnim(dir)));
+        test(&Context {
             resolver: &resolver,
             nim: &nim,
             config: &config,
             sysroot: &sysroot,
-        };
-        let mut images = Images::new();
-        let parts = images.parts(&ctx, "img1", "/install").ok().unwrap();
-        assert_eq!(parts.spot.location, "/install/nim/spot/spot1/usr");
-        assert_eq!(
-            parts.root,
-            RootKind::Own(Resource {
-                name: "root1".into(),
-                location: "/install/nim/root/root1".into()
-            })
-        );
-        let Err(NodeError::Fail(failure)) = images.parts(&ctx, "img2", "/install") else {
-            panic!("img2's root does not exist");
-        };
-        assert!(failure.contains("root2"), "{failure}");
-        // Asked again with NIM gone: both answers come from the first lookups.
-        let broken = Nim::new(Some("/nonexistent/lsnim"));
-        let ctx = Context {
-            nim: &broken,
-            ..ctx
-        };
-        assert!(image_parts(&ctx, "img1", "/install").is_err());
-        let again = images.parts(&ctx, "img1", "/install").ok().unwrap();
-        assert_eq!(again.spot, parts.spot);
-        assert_eq!(again.root, parts.root);
-        let Err(NodeError::Fail(again)) = images.parts(&ctx, "img2", "/install") else {
-            panic!("img2 still fails");
-        };
-        assert_eq!(again, failure);
-        assert_eq!(images.0.len(), 2);
+        })
+    }
+
+    #[test]
+    fn an_image_is_looked_up_once_and_its_failure_is_every_nodes_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        with_context(dir.path(), |ctx| {
+            let mut images = Images::new();
+            let parts = images.parts(ctx, "img1", "/install").ok().unwrap();
+            assert_eq!(parts.spot.location, "/install/nim/spot/spot1/usr");
+            assert_eq!(
+                parts.root,
+                RootKind::Own(Resource {
+                    name: "root1".into(),
+                    location: "/install/nim/root/root1".into()
+                })
+            );
+            let Err(NodeError::Fail(failure)) = images.parts(ctx, "img2", "/install") else {
+                panic!("img2's root does not exist");
+            };
+            assert!(failure.contains("root2"), "{failure}");
+            // Asked again with NIM gone: both answers come from the first lookups.
+            let broken = Nim::new(Some("/nonexistent/lsnim"));
+            let ctx = &Context {
+                nim: &broken,
+                ..*ctx
+            };
+            assert!(image_parts(ctx, "img1", "/install").is_err());
+            let again = images.parts(ctx, "img1", "/install").ok().unwrap();
+            assert_eq!(again.spot, parts.spot);
+            assert_eq!(again.root, parts.root);
+            let Err(NodeError::Fail(again)) = images.parts(ctx, "img2", "/install") else {
+                panic!("img2 still fails");
+            };
+            assert_eq!(again, failure);
+            assert_eq!(images.0.len(), 2);
+        });
+    }
+
+    #[test]
+    fn a_shared_root_wins_over_a_root_and_an_image_needs_one_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        with_context(dir.path(), |ctx| {
+            let parts = image_parts(ctx, "both", "/install").ok().unwrap();
+            assert_eq!(
+                parts.root,
+                RootKind::Shared(Resource {
+                    name: "sr1".into(),
+                    location: "/install/nim/shared_root/sr1".into()
+                })
+            );
+            let asked = std::fs::read_to_string(dir.path().join("asked")).unwrap();
+            // (An empty line is `make_executable` trying the stand-in without arguments.)
+            let mut asked: Vec<&str> = asked.lines().filter(|l| !l.is_empty()).collect();
+            asked.sort_unstable();
+            assert_eq!(
+                asked,
+                ["spot1", "sr1"],
+                "the root it does not use is not asked"
+            );
+            let Err(NodeError::Fail(failure)) = image_parts(ctx, "none", "/install") else {
+                panic!("an image without a root is refused");
+            };
+            assert_eq!(
+                failure,
+                "nimimage none names neither a root nor a shared_root resource"
+            );
+        });
     }
 }

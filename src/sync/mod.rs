@@ -95,11 +95,14 @@ pub fn run(
     let failed_nodes: std::collections::HashSet<&str> =
         failed.iter().map(|f| f.node.as_str()).collect();
     // Copied only when some of them failed: thousands would be cloned for nothing otherwise.
-    let keep = |t: &&inventory::Target| !failed_nodes.contains(t.node.as_str());
+    let has_failed = |t: &inventory::Target| failed_nodes.contains(t.node.as_str());
     let targets: std::borrow::Cow<'_, [inventory::Target]> =
-        match inv.targets.iter().all(|t| keep(&t)) {
-            true => std::borrow::Cow::Borrowed(&inv.targets),
-            false => inv.targets.iter().filter(keep).cloned().collect(),
+        match inv.targets.iter().any(has_failed) {
+            true => (inv.targets.iter())
+                .filter(|t| !has_failed(t))
+                .cloned()
+                .collect(),
+            false => std::borrow::Cow::Borrowed(&inv.targets),
         };
     let plan = match removal {
         true => plan::plan_remove(&targets, &inv.servers),

@@ -20,18 +20,23 @@ pub fn io_threads(items: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-/// `f` applied to `items` in [`io_threads`] contiguous chunks, one per thread, and the outputs
-/// concatenated in the items' order.
-pub fn chunked<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<R> + Sync) -> Vec<R> {
-    let threads = io_threads(items.len());
-    if threads < 2 {
-        return f(items);
+/// `f` applied to `items` cut in [`io_threads`] contiguous chunks, on as many threads: the
+/// chunks' outputs in the items' order (one output for fewer than [`PARALLEL_FROM`] items).
+pub fn per_chunk<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    per_chunk_on(items, io_threads(items.len()), f)
+}
+
+/// [`per_chunk`] with `threads` chunks (at least one, even of no items).
+fn per_chunk_on<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    if threads < 2 || items.len() < 2 {
+        return vec![f(items)];
     }
     let chunks: Vec<&[T]> = items.chunks(items.len().div_ceil(threads)).collect();
     map(&chunks, threads, |c| f(c))
-        .into_iter()
-        .flatten()
-        .collect()
 }
 
 /// `f` applied to every item, at most `jobs` at once; output `i` belongs to item `i`.
@@ -75,12 +80,14 @@ mod tests {
     }
 
     #[test]
-    fn chunked_work_keeps_the_items_order_at_any_size() {
-        for n in [0, 1, super::PARALLEL_FROM - 1, super::PARALLEL_FROM, 5003] {
+    fn chunks_are_contiguous_and_in_the_items_order() {
+        for (n, threads, chunks) in [(0, 3, 1), (1, 3, 1), (2, 1, 1), (7, 3, 3), (5003, 4, 4)] {
             let items: Vec<usize> = (0..n).collect();
-            let out = super::chunked(&items, |c| c.iter().map(|i| i + 1).collect());
-            assert_eq!(out, (1..=n).collect::<Vec<_>>(), "{n} items");
+            let out = super::per_chunk_on(&items, threads, |c| c.to_vec());
+            assert_eq!(out.len(), chunks, "{n} items in {threads} threads");
+            assert_eq!(out.concat(), items, "{n} items in {threads} threads");
         }
         assert_eq!(super::io_threads(super::PARALLEL_FROM - 1), 1);
+        assert_eq!(super::per_chunk(&[1, 2, 3], |c| c.len()), [3]);
     }
 }

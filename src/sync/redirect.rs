@@ -91,14 +91,7 @@ struct Planned {
 /// Reads the targets' files in a few threads (each node's files are its own; the work is
 /// two or three small files per node, mostly system calls), the results in target order.
 fn plan_all(sysroot: &Sysroot, tftpdir: &str, targets: &[Target], servers: &Servers) -> Planned {
-    let threads = super::pool::io_threads(targets.len());
-    if threads < 2 {
-        return plan_part(sysroot, tftpdir, targets, servers);
-    }
-    let chunks: Vec<&[Target]> = targets.chunks(targets.len().div_ceil(threads)).collect();
-    let parts = super::pool::map(&chunks, threads, |part| {
-        plan_part(sysroot, tftpdir, part, servers)
-    });
+    let parts = super::pool::per_chunk(targets, |part| plan_part(sysroot, tftpdir, part, servers));
     let mut planned = Planned {
         edits: Vec::new(),
         failed: Vec::new(),

@@ -348,18 +348,9 @@ mod tests {
         assert_eq!(jobs(Some(1), &servers), 1);
     }
 
-    /// A tables directory with these `(table, CSV text)` files.
-    fn tables(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (table, text) in files {
-            std::fs::write(dir.path().join(format!("{table}.csv")), text).unwrap();
-        }
-        dir
-    }
-
     #[test]
     fn node_addresses_come_from_the_hosts_table_then_the_resolver() {
-        let dir = tables(&[
+        let (_dir, db) = Db::with_tables(&[
             (
                 "nodelist",
                 "#node,groups,comments,disable\n\"cn001\",\"compute\",,\n\"cn002\",\"compute\",,\n",
@@ -369,7 +360,6 @@ mod tests {
                 "#node,ip,hostnames,comments,disable\n\"cn001\",\"10.1.1.1\",,,\n\"cn002\",\"bad\",,,\n",
             ),
         ]);
-        let db = Db::open(Some(dir.path()));
         let resolver = Resolver::new(&db);
         let book = NodeAddresses {
             resolver: &resolver,
@@ -391,7 +381,7 @@ mod tests {
     /// cn004 (its SN serves it) and cn005 (no server); sn2 serves cn006; cn007's server has
     /// no address.
     fn served(every_node: bool) -> Served {
-        let dir = tables(&[
+        let (_dir, db) = Db::with_tables(&[
             (
                 "nodelist",
                 "#node,groups,comments,disable\n\"cn001\",\"a\",,\n\"cn002\",,,\n\"cn003\",,,\n\
@@ -420,14 +410,13 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(!local.contains(&ip), "{ip} is an address of this machine");
         }
-        let db = Db::open(Some(dir.path()));
         let resolver = Resolver::new(&db);
         servers_of_served_nodes(&config, &resolver, &|n| n == "sn1", every_node).unwrap()
     }
 
     #[test]
-    fn a_server_that_is_this_host_skips_its_nodes_and_is_resolved_once() {
-        let dir = tables(&[
+    fn a_server_that_is_this_host_skips_its_nodes_and_the_others_go_on() {
+        let (_dir, db) = Db::with_tables(&[
             (
                 "nodelist",
                 "#node,groups,comments,disable\n\"cn001\",,,\n\"cn002\",,,\n\"cn003\",,,\n",
@@ -443,7 +432,6 @@ mod tests {
             std::path::Path::new("t"),
         )
         .unwrap();
-        let db = Db::open(Some(dir.path()));
         let resolver = Resolver::new(&db);
         let mut book = ServerBook::default();
         for node in ["cn001", "cn002"] {

@@ -254,16 +254,6 @@ fn hierarchical_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xcat::table::Source;
-
-    fn db(tables: &[(&str, &str)]) -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in tables {
-            std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
-        }
-        let db = Db::new(Source::Dir(dir.path().to_path_buf()));
-        (dir, db)
-    }
 
     const NODELIST: &str = "#node,groups,status,comments,disable\n\
         \"cn001\",\"compute,aix\",,,\n\
@@ -277,7 +267,7 @@ mod tests {
             \"compute\",\"sn1\",\"nfs-c\",\"sn1\",,\n\
             \"aix\",\"sn2\",\"nfs-a\",,,\n\
             \"cn001\",,\"\",\"mst\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", noderes)]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", noderes)]);
         let r = Resolver::new(&db);
         // Empty node value does not hide the group value.
         assert_eq!(
@@ -302,7 +292,7 @@ mod tests {
     #[test]
     fn groups_are_not_trimmed_and_disabled_nodes_do_not_exist() {
         let noderes = "#node,nfsserver,comments,disable\n\"rack1\",\"x\",,\n\" rack1\",\"y\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", noderes)]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", noderes)]);
         let r = Resolver::new(&db);
         assert_eq!(
             r.attr("cn003", "noderes", "nfsserver").unwrap().as_deref(),
@@ -319,7 +309,7 @@ mod tests {
     fn regex_applies_after_inheritance() {
         let noderes =
             "#node,nfsserver,comments,disable\n\"compute\",\"|cn(\\d+)|nfs($1%2+1)|\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", noderes)]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", noderes)]);
         let r = Resolver::new(&db);
         assert_eq!(
             r.attr("cn001", "noderes", "nfsserver").unwrap().as_deref(),
@@ -339,7 +329,7 @@ mod tests {
     fn empty_regex_result_is_unset_without_fallback() {
         let noderes =
             "#node,nfsserver,comments,disable\n\"compute\",\"|cn001||\",,\n\"aix\",\"z\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", noderes)]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", noderes)]);
         let r = Resolver::new(&db);
         assert_eq!(r.attr("cn001", "noderes", "nfsserver").unwrap(), None);
     }
@@ -347,7 +337,7 @@ mod tests {
     #[test]
     fn bad_regex_names_node_table_column_value() {
         let noderes = "#node,nfsserver,comments,disable\n\"compute\",\"|cn(|x|\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", noderes)]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", noderes)]);
         let e = Resolver::new(&db)
             .attr("cn001", "noderes", "nfsserver")
             .unwrap_err()
@@ -363,7 +353,8 @@ mod tests {
         let site = "#key,value,comments,disable\n\"hierarchicalattrs\",\"postscripts\",,\n";
         let ps = "#node,postscripts,postbootscripts,comments,disable\n\
             \"cn001\",\"a\",\"n\",,\n\"compute\",\"b\",\"c\",,\n\"aix\",\"a\",\"d\",,\n";
-        let (_d, db) = db(&[("nodelist", NODELIST), ("site", site), ("postscripts", ps)]);
+        let (_d, db) =
+            Db::with_tables(&[("nodelist", NODELIST), ("site", site), ("postscripts", ps)]);
         let r = Resolver::new(&db);
         let v = r
             .attrs("cn001", "postscripts", &["postscripts", "postbootscripts"])
@@ -373,7 +364,7 @@ mod tests {
 
     #[test]
     fn unknown_column_is_an_error() {
-        let (_d, db) = db(&[("nodelist", NODELIST), ("noderes", "#node,nfsserver\n")]);
+        let (_d, db) = Db::with_tables(&[("nodelist", NODELIST), ("noderes", "#node,nfsserver\n")]);
         let e = Resolver::new(&db)
             .attr("cn001", "noderes", "nfsservr")
             .unwrap_err()

@@ -177,11 +177,10 @@ fn collapse(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xcat::table::{Db, Source};
+    use crate::xcat::table::Db;
 
     fn fixture() -> (tempfile::TempDir, Db) {
-        let dir = tempfile::tempdir().unwrap();
-        let files = [
+        Db::with_tables(&[
             (
                 "nodelist",
                 "#node,groups,comments,disable\n\"cn1\",\"compute\",,\n",
@@ -198,12 +197,7 @@ mod tests {
                 "site",
                 "#key,value,comments,disable\n\"domain\",\"cluster\",,\n\"zero\",\"0\",,\n",
             ),
-        ];
-        for (name, text) in files {
-            std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
-        }
-        let db = Db::new(Source::Dir(dir.path().to_path_buf()));
-        (dir, db)
+        ])
     }
 
     #[test]

@@ -251,6 +251,18 @@ impl Db {
         &self.source
     }
 
+    /// Unit tests' database: one `<table>.csv` per `(table, dumpxCATdb text)` in a new
+    /// temporary directory, which lives as long as the returned guard.
+    #[cfg(test)]
+    pub(crate) fn with_tables(tables: &[(&str, &str)]) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in tables {
+            std::fs::write(dir.path().join(format!("{name}.csv")), text).unwrap();
+        }
+        let db = Db::open(Some(dir.path()));
+        (dir, db)
+    }
+
     /// A table, loaded on first use.
     pub fn table(&self, name: &str) -> Result<Arc<Table>, TableError> {
         if let Some(t) = self.lock().get(name) {
