@@ -39,7 +39,8 @@ pub struct PrescriptArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Compare every synced scope again after the sync, and report each.
+    /// Compare every synced scope in full (syncstatelite: also trees recorded unchanged),
+    /// and again after the sync; report each.
     #[arg(long)]
     pub verify: bool,
     #[arg(long, value_enum, default_value = "human")]

@@ -36,18 +36,26 @@ enum Method {
     Initial,
     Tar,
     Resync,
+    /// A no-op resync without the record of the last verified copy: compared in full.
+    Compare,
 }
 
 impl Method {
     /// The order each round runs them in: the resync follows the initial sync, whose copy
     /// (and statemnt directory) it finds on the server.
-    const ALL: [Method; 3] = [Method::Tar, Method::Initial, Method::Resync];
+    const ALL: [Method; 4] = [
+        Method::Tar,
+        Method::Initial,
+        Method::Resync,
+        Method::Compare,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Method::Initial => "syncstatelite, initial sync",
             Method::Tar => "tar over ssh",
             Method::Resync => "syncstatelite, no-op resync",
+            Method::Compare => "syncstatelite, no-op resync compared in full",
         }
     }
 }
@@ -105,8 +113,10 @@ pub fn main() {
     for round in 0..runs.max(1) {
         loads.push(load_average());
         for (i, method) in Method::ALL.into_iter().enumerate() {
-            if method != Method::Resync {
-                scenario.wipe_server();
+            match method {
+                Method::Tar | Method::Initial => scenario.wipe_server(),
+                Method::Resync => {}
+                Method::Compare => scenario.forget_copies(),
             }
             let s = scenario.sync(method);
             eprintln!(
@@ -161,7 +171,7 @@ impl<'l> Scenario<'l> {
                 ));
                 c
             }
-            Method::Initial | Method::Resync => {
+            Method::Initial | Method::Resync | Method::Compare => {
                 let mut c = self.sn.command(env!("CARGO_BIN_EXE_syncstatelite"));
                 c.args(["--nodes", &NODES.join(","), "--format", "json"])
                     .arg("--db")
@@ -190,9 +200,19 @@ impl<'l> Scenario<'l> {
                 .iter()
                 .filter_map(|r| r["changed"].as_u64())
                 .sum();
-            if method == Method::Resync {
+            if matches!(method, Method::Resync | Method::Compare) {
                 assert_eq!(changed, 0, "a no-op resync changed the server: {out}");
             }
+            let skipped = report["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .any(|r| r["unchanged"] == true);
+            assert_eq!(
+                skipped,
+                method == Method::Resync,
+                "the copy record was not used as it should: {out}"
+            );
             if let Some(keep) = std::env::var_os("SYNC_BENCH_REPORTS") {
                 let n = fs::read_dir(&keep).map_or(0, |d| d.count());
                 fs::write(
@@ -203,6 +223,12 @@ impl<'l> Scenario<'l> {
             }
         }
         sample
+    }
+
+    /// Removes the records of verified copies: the next resync compares in full.
+    fn forget_copies(&self) {
+        let records = self.server.install_dir().join(".xcat-extnfs/copies");
+        fs::remove_dir_all(&records).expect("remove the copy records");
     }
 
     /// Empties the server's `/install` and exports, leaving the image's directory (an empty
@@ -362,7 +388,12 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("no-op resync: {:.2} s (target < 1 s)", medians[2].seconds);
+    println!(
+        "no-op resync: {:.2} s (target < 1 s); compared in full: {:.2} s ({:.2}×)",
+        medians[2].seconds,
+        medians[3].seconds,
+        ratio(2, 3)
+    );
 }
 
 /// The image's tree by rsync: one process, or `jobs` at once each with a share of the

@@ -380,6 +380,9 @@ fn linux_checks(
             dead: Default::default(),
         },
         owner: "extnfs doctor".into(),
+        // The doctor compares each copy itself, below.
+        compare_all: false,
+        records: None,
     };
     // Copies are compared; directories to create must exist; litefile entries are judged
     // per node here; the rest is read-only as is.

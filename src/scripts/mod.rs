@@ -33,6 +33,8 @@ pub const SIZES: &str = include_str!("sizes.sh");
 pub const MISSING: &str = include_str!("missing.sh");
 /// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
 pub const STAMPS: &str = include_str!("stamps.sh");
+/// Records of verified copies: `state`, `begin` and `record` (see [`crate::sync::copied`]).
+pub const COPIED: &str = include_str!("copied.sh");
 
 /// Exit status of [`LOCK`] when the wait ran out (EX_TEMPFAIL).
 pub const LOCK_BUSY: i32 = 75;

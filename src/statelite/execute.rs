@@ -11,10 +11,12 @@ use crate::exports::{ExportsError, Published, ServerLock};
 use crate::process::CommandError;
 use crate::rsync::Job;
 use crate::scripts;
+use crate::sync::copied;
 use crate::sync::execute::{failure_cause, not_run, short, Executor as Engine};
 use crate::sync::pool;
 use crate::sync::servers::Server;
 use crate::sync::step::StepResult as RsyncRun;
+use crate::sync::tree::Fingerprint;
 
 /// The server-side script (`mkdir`, `exist`, `isdir`).
 pub const SERVER_SCRIPT: &str = scripts::STATELITE;
@@ -34,6 +36,11 @@ pub struct StepResult {
     pub detail: String,
     /// Lines to report (litefile entries found nowhere, vanished files, ...).
     pub findings: Vec<String>,
+    /// A copy skipped: neither tree was touched since the copy was last verified.
+    pub unchanged: bool,
+    /// A copy compared again under its lock: the differences left, or the error.
+    #[serde(skip)]
+    pub verified: Option<Result<u64, String>>,
     /// What the step covers for the exports: the paths the nodes may mount now.
     pub publish: Vec<Published>,
     pub seconds: f64,
@@ -61,6 +68,21 @@ pub struct Executor<'a> {
     pub engine: Engine<'a>,
     /// Who holds an image lock, for another run's message.
     pub owner: String,
+    /// Compare every copy in full, and again after it (`--verify`); otherwise a copy is
+    /// compared again only when it changed something.
+    pub compare_all: bool,
+    /// Where verified copies are recorded, so that the next copy of a tree neither side has
+    /// touched is skipped (see [`copied`]); `None` compares every copy in full.
+    pub records: Option<Records>,
+}
+
+/// Where this host records its verified copies on each server.
+#[derive(Clone, Debug)]
+pub struct Records {
+    /// `site.installdir`: the records go below it, beside the sync stamps.
+    pub installdir: String,
+    /// This host, whose tree a record fingerprints.
+    pub sn: String,
 }
 
 /// The rsync job of a copy: exact (hard links, ACLs, extended attributes, holes, numeric
@@ -80,6 +102,19 @@ pub fn job(server: &Server, source: &str, dest: &str, delete: bool, files: &[Str
         rsync_path: Some(server.config.rsync_path.clone()),
         ..Job::new(source, server.remote.rsync_target(dest))
     }
+}
+
+/// The copies compared again (those that changed something, every one with
+/// `compare_all`): each with its number of differences or the error.
+pub fn verifications<'s>(
+    steps: &'s [Step],
+    results: &[StepResult],
+) -> Vec<(&'s Step, Result<u64, String>)> {
+    steps
+        .iter()
+        .zip(results)
+        .filter_map(|(s, r)| Some((s, r.verified.clone()?)))
+        .collect()
 }
 
 impl Executor<'_> {
@@ -173,7 +208,10 @@ impl Executor<'_> {
     }
 
     /// One copy under the image lock on the server, so concurrent runs never copy the same
-    /// image over each other (the second finds nothing left to do).
+    /// image over each other (the second finds nothing left to do). A whole tree recorded
+    /// as verified, untouched on both sides since, is not compared at all (unless
+    /// `compare_all`); a copy that changed something is compared again before the lock goes,
+    /// and one that leaves nothing different is recorded.
     fn copy(
         &self,
         server: &Server,
@@ -183,6 +221,41 @@ impl Executor<'_> {
         r: &mut StepResult,
     ) -> Result<String, String> {
         let remote = &server.remote;
+        let job = self.job_of(step).ok_or("not a copy")?;
+        let key = copied::key(&job, dest);
+        let record = self.record_of(&job, dest);
+        let mut source = None;
+        if let Some(record) = &record {
+            let local = self.engine.sysroot.local(&job.source);
+            let (here, there) = copied::both(remote, record, dest, &local);
+            let there = there.map_err(|e| self.lost(&step.server, &e));
+            let there = match there {
+                Err(e) if self.engine.dead.cause(&step.server).is_some() => return Err(e),
+                Err(e) => {
+                    self.note(step, &format!("cannot read the copy record: {e}"));
+                    None
+                }
+                Ok(found) => found,
+            };
+            match here {
+                Ok(fp) => source = Some(fp),
+                Err(e) => self.note(step, &format!("cannot fingerprint {}: {e}", job.source)),
+            }
+            if let (Some(found), Some(fp), false) = (&there, &source, self.compare_all) {
+                match found.judge(&key, fp) {
+                    Ok(()) => {
+                        r.unchanged = true;
+                        return Ok(format!(
+                            "unchanged since {} verified it at {} ({} entries, untouched on both sides by their change times): nothing compared",
+                            found.sn,
+                            crate::sync::stamp::utc(found.time),
+                            fp.entries
+                        ));
+                    }
+                    Err(why) => self.note(step, &format!("compared in full: {why}")),
+                }
+            }
+        }
         let _lock =
             ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner).map_err(|e| match &e {
                 ExportsError::Remote { source, .. } if failure_cause(remote, source).is_some() => {
@@ -190,33 +263,72 @@ impl Executor<'_> {
                 }
                 _ => format!("cannot take the image lock {lock}: {e}"),
             })?;
-        // rsync creates only the last directory of the destination.
-        let parent = dest
-            .trim_end_matches('/')
-            .rsplit_once('/')
-            .map_or("/", |(p, _)| p);
-        if !parent.is_empty() {
-            let mk = remote.command(&["mkdir", "-p", &remote.path(parent)]);
-            mk.run_checked().map_err(|e| self.lost(&step.server, &e))?;
-        }
-        let job = self.job_of(step).ok_or("not a copy")?;
+        copied::begin(remote, record.as_deref(), dest).map_err(|e| self.lost(&step.server, &e))?;
         let mut run = RsyncRun::default();
         let tag = format!("{}: {}", step.server, step.label);
         self.engine
             .run_rsync(&step.server, &tag, &job, false, &mut run);
         r.changed = run.changes as u64;
         r.findings.extend(run.warning);
-        match run.error {
-            Some(e) => Err(e),
-            None => Ok(format!(
-                "{} -> {}:{dest}: {} change(s), {} transferred, {} deleted",
-                job.source,
-                remote.name(),
-                r.changed,
-                run.stats.transferred,
-                run.stats.deleted
-            )),
+        if let Some(e) = run.error {
+            return Err(e);
         }
+        let mut detail = format!(
+            "{} -> {}:{dest}: {} change(s), {} transferred, {} deleted",
+            job.source,
+            remote.name(),
+            r.changed,
+            run.stats.transferred,
+            run.stats.deleted
+        );
+        if r.changed > 0 || self.compare_all {
+            r.verified = self.verify(step);
+        }
+        let equal = r.changed == 0 || matches!(r.verified, Some(Ok(0)));
+        if let (Some(record), Some(fp), true) = (&record, &source, equal) {
+            if let Some(why) = self.record(server, step, record, dest, &key, fp) {
+                detail.push_str(&format!("; not recorded as verified: {why}"));
+            }
+        }
+        Ok(detail)
+    }
+
+    /// The record of a whole-tree copy (a RAMdisk copy is two files: always compared).
+    fn record_of(&self, job: &Job, dest: &str) -> Option<String> {
+        let records = self.records.as_ref()?;
+        let whole = job.rules.is_empty() && job.only.is_none();
+        whole.then(|| copied::path(&records.installdir, dest, &records.sn))
+    }
+
+    /// Records a verified copy: `None` when recorded, else why not.
+    fn record(
+        &self,
+        server: &Server,
+        step: &Step,
+        record: &str,
+        dest: &str,
+        key: &str,
+        source: &Fingerprint,
+    ) -> Option<String> {
+        if !source.settled() {
+            return Some(
+                "this host's tree changed in the last seconds: the next run compares it in full"
+                    .into(),
+            );
+        }
+        let sn = &self.records.as_ref()?.sn;
+        match copied::record(&server.remote, record, dest, sn, key, source) {
+            Ok(None) => None,
+            Ok(Some(why)) => Some(why),
+            Err(e) => Some(self.lost(&step.server, &e)),
+        }
+    }
+
+    /// A line for syslog about one step.
+    fn note(&self, step: &Step, line: &str) {
+        self.engine
+            .syslog
+            .info(&format!("{} {}: {line}", step.server, step.label));
     }
 
     /// The plan as text: each step, with the rsync command (and filter) of each copy.
@@ -225,12 +337,17 @@ impl Executor<'_> {
         for s in &plan.steps {
             let mut filter = Vec::new();
             let what = match &s.kind {
-                StepKind::Copy { lock, .. } => match self.job_of(s) {
+                StepKind::Copy { lock, dest, .. } => match self.job_of(s) {
                     Some(mut job) => {
+                        if let (Some(record), false) =
+                            (self.record_of(&job, dest), self.compare_all)
+                        {
+                            filter.push(format!("    not even compared if neither side changed since the copy recorded in {record}"));
+                        }
                         let local = self.engine.sysroot.local(&job.source);
                         job.source = local.display().to_string();
                         let (command, rules) = job.shown(&self.engine.rsync);
-                        filter = rules;
+                        filter.extend(rules);
                         format!("would copy under lock {lock}: {command}")
                     }
                     None => "not a server of this run".into(),
@@ -251,22 +368,6 @@ impl Executor<'_> {
             out.extend(filter);
         }
         out
-    }
-
-    /// Compares the copies again that changed something (every successful one with
-    /// `always`): each with its number of differences or the error.
-    pub fn verify_all<'s>(
-        &self,
-        steps: &'s [Step],
-        results: &[StepResult],
-        always: bool,
-    ) -> Vec<(&'s Step, Result<u64, String>)> {
-        steps
-            .iter()
-            .zip(results)
-            .filter(|(_, r)| r.ok && (always || r.changed > 0))
-            .filter_map(|(s, _)| self.verify(s).map(|v| (s, v)))
-            .collect()
     }
 
     /// Compares a copy again without changing anything: the number of differences.
@@ -426,6 +527,8 @@ mod tests {
         let executor = Executor {
             engine: Engine::for_tests(&servers, &sysroot, &syslog, 1),
             owner: "sn1".into(),
+            compare_all: false,
+            records: None,
         };
         let paths = ["/install/nodedata".to_string()];
         let line = (executor.script(&servers["nfs1"], "mkdir", &paths)).unwrap_err();

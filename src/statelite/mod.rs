@@ -30,7 +30,7 @@ use crate::sync::stamp;
 use crate::syslog::Syslog;
 use crate::xcat::{self, Resolver};
 
-use execute::{Executor, StepResult};
+use execute::{Executor, Records, StepResult};
 use plan::{Plan, Target};
 
 /// An error that stops the run before any change (exit status 2).
@@ -207,6 +207,11 @@ pub fn run(
             dead: dead.clone(),
         },
         owner: format!("syncstatelite on {} (pid {})", opts.sn, std::process::id()),
+        compare_all: opts.verify,
+        records: r.db().installdir().ok().map(|installdir| Records {
+            installdir,
+            sn: opts.sn.clone(),
+        }),
     };
     if opts.dry_run {
         for line in executor.plan_lines(&report.plan) {
@@ -220,7 +225,7 @@ pub fn run(
                 say(line);
             }
         }
-        for (step, v) in executor.verify_all(&report.plan.steps, &report.results, opts.verify) {
+        for (step, v) in execute::verifications(&report.plan.steps, &report.results) {
             if opts.verify || !matches!(v, Ok(0)) {
                 say(format!("verify {} {}: {:?}", step.server, step.label, v));
             }

@@ -21,7 +21,7 @@ use crate::aix::litetables;
 use crate::exports::Published;
 use crate::host;
 use crate::mounts::{self, Os};
-use crate::statelite::execute::{Executor, StepResult};
+use crate::statelite::execute::{self, Executor, StepResult};
 use crate::statelite::facts::HostFacts;
 use crate::statelite::plan::{self, Finding, Plan};
 
@@ -130,17 +130,17 @@ fn with_statelite_row(ctx: &Context<'_>, targets: &[Target]) -> Result<Vec<Strin
         .collect())
 }
 
-/// Runs the steps on the engine's servers and pool (after the NIM steps).
-pub fn run(engine: &Engine<'_>, sn: &str, lite: &mut Lite) {
-    let executor = executor(engine, sn);
+/// Runs the steps on the engine's servers and pool (after the NIM steps); `always` compares
+/// every copy again, not only those that changed something.
+pub fn run(engine: &Engine<'_>, sn: &str, lite: &mut Lite, always: bool) {
+    let executor = executor(engine, sn, always);
     lite.results = executor.run(&lite.plan.steps);
 }
 
-/// Compares the copies again (see [`Executor::verify_all`]), as the engine's verifications.
-pub fn verify(engine: &Engine<'_>, sn: &str, lite: &Lite, always: bool) -> Vec<Verification> {
-    let executor = executor(engine, sn);
-    executor
-        .verify_all(&lite.plan.steps, &lite.results, always)
+/// The copies compared again by [`run`] (see [`execute::verifications`]), as the engine's
+/// verifications.
+pub fn verifications(lite: &Lite) -> Vec<Verification> {
+    execute::verifications(&lite.plan.steps, &lite.results)
         .into_iter()
         .map(|(step, v)| Verification {
             server: step.server.clone(),
@@ -154,13 +154,16 @@ pub fn verify(engine: &Engine<'_>, sn: &str, lite: &Lite, always: bool) -> Vec<V
 
 /// The plan as text, for `--dry-run`.
 pub fn plan_lines(engine: &Engine<'_>, sn: &str, lite: &Lite) -> Vec<String> {
-    executor(engine, sn).plan_lines(&lite.plan)
+    executor(engine, sn, false).plan_lines(&lite.plan)
 }
 
-fn executor<'a>(engine: &Engine<'a>, sn: &str) -> Executor<'a> {
+/// AIX statelite's litetree copies are small: compared in full every run, not recorded.
+fn executor<'a>(engine: &Engine<'a>, sn: &str, always: bool) -> Executor<'a> {
     Executor {
         engine: engine.without_progress(),
         owner: format!("syncaixres on {sn} (pid {})", std::process::id()),
+        compare_all: always,
+        records: None,
     }
 }
 

@@ -27,6 +27,7 @@
 
 pub mod connections;
 pub mod context;
+pub mod copied;
 pub mod execute;
 pub mod exports_step;
 pub mod inventory;
@@ -38,6 +39,7 @@ pub mod report;
 pub mod servers;
 pub mod stamp;
 pub mod step;
+pub mod tree;
 
 use std::time::Instant;
 
@@ -176,14 +178,14 @@ pub fn run(
             say(report::result_line(&d.result));
         }
         if !lite.plan.steps.is_empty() {
-            lite::run(&executor, &opts.sn, &mut lite);
+            lite::run(&executor, &opts.sn, &mut lite, opts.verify);
             for line in lite.results.iter().flat_map(|r| r.lines()) {
                 say(line);
             }
         }
         if !removal {
             stages.verification = verify(&executor, &ran.done, opts.verify, &mut say);
-            for v in lite::verify(&executor, &opts.sn, &lite, opts.verify) {
+            for v in lite::verifications(&lite) {
                 if opts.verify || v.differences != Some(0) {
                     say(report::verification_line(&v));
                 }

@@ -609,6 +609,12 @@ fn a_rerun_writes_nothing_and_a_dry_run_changes_nothing() {
         .lines()
         .find(|l| l.contains(&copy))
         .unwrap_or_else(|| panic!("no line with `{copy}`:\n{dry}"));
+    assert!(
+        dry.stdout.contains(
+            "    not even compared if neither side changed since the copy recorded in /install/.xcat-extnfs/copies/"
+        ),
+        "{dry}"
+    );
     // Exact: hard links, ACLs, extended attributes, holes, numeric ids; deletion inside.
     for flag in ["-a", "-H", "-A", "-X", "-S", "--numeric-ids", "--delete"] {
         assert!(line.split(' ').any(|w| w == flag), "{flag} missing: {line}");
@@ -635,12 +641,13 @@ fn a_rerun_writes_nothing_and_a_dry_run_changes_nothing() {
     assert_eq!((digest(sn1.root()), digest(c.nfs.root())), before);
 
     c.sync("sn1").assert_success();
-    // Every run leaves its stamp (when this SN last synced); nothing else may change.
+    // Every run leaves its stamp (when this SN last synced) and may record its verified
+    // copies; nothing else may change.
     let stamps = "install/.xcat-extnfs/stamps/";
     let unstamped = |files: BTreeMap<String, String>| -> BTreeMap<String, String> {
         files
             .into_iter()
-            .filter(|(path, _)| !path.starts_with(stamps))
+            .filter(|(path, _)| !path.starts_with("install/.xcat-extnfs/"))
             .collect()
     };
     let server = unstamped(files_and_times(c.nfs.root()));
@@ -663,6 +670,109 @@ fn a_rerun_writes_nothing_and_a_dry_run_changes_nothing() {
         unstamped(files_and_times(c.nfs.root())),
         server,
         "the rerun wrote on the server"
+    );
+}
+
+/// The line of a run's output about `what` (`rootimg <image>`) on the server.
+fn step_line<'o>(out: &'o Finished, what: &str) -> &'o str {
+    let prefix = format!("syncstatelite: {NFS} {what}: ");
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` line\n{out}"))
+}
+
+#[test]
+fn an_untouched_image_is_not_compared_again_and_a_touch_on_either_side_is_repaired() {
+    let lab = Lab::new("lite-unchanged");
+    let c = Cluster::new(&lab, &[]);
+    let sn1 = c.sn("sn1");
+    let what = format!("rootimg {COMPUTE}");
+    let unchanged = "ok: unchanged since sn1 verified it at ";
+    let image = format!("{COMPUTE_DIR}/rootimg");
+    // A tree changed in the last 2 s is not recorded: a later change in the same tick of the
+    // file system's clock would go unseen.
+    let settle = || std::thread::sleep(std::time::Duration::from_secs(3));
+    settle();
+
+    let first = c.sync("sn1");
+    first.assert_success();
+    let line = step_line(&first, &what);
+    assert!(
+        line.contains("change(s)") && !line.contains("not recorded"),
+        "{first}"
+    );
+    let server = files_and_times(&c.nfs.path(&image));
+
+    // Untouched on both sides: skipped, and the server's copy left as it was.
+    let again = c.sync("sn1");
+    again.assert_success();
+    assert!(step_line(&again, &what).contains(unchanged), "{again}");
+    assert_eq!(files_and_times(&c.nfs.path(&image)), server);
+    let json = c
+        .syncstatelite("sn1", sn_nodes("sn1"))
+        .args(["--format", "json"])
+        .run_bounded();
+    json.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let result = |label: &str| {
+        results
+            .iter()
+            .find(|r| r["label"] == label)
+            .unwrap_or_else(|| panic!("no result {label}: {json}"))
+    };
+    assert_eq!(result(&what)["unchanged"], true);
+    assert_eq!(result(&what)["changed"], 0);
+    // A RAMdisk copy is two files: compared every time.
+    let sn2 = c.sync("sn2");
+    sn2.assert_success();
+    assert!(
+        !step_line(&sn2, &format!("ramdisk {RAMDISK}")).contains("unchanged"),
+        "{sn2}"
+    );
+
+    // The server's copy touched: found and repaired.
+    let busybox = format!("{image}/usr/bin/busybox");
+    c.nfs.write(&busybox, "BUSYBOX\n");
+    let repaired = c.sync("sn1");
+    repaired.assert_success();
+    assert!(
+        !step_line(&repaired, &what).contains("unchanged"),
+        "{repaired}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.nfs.path(&busybox)).unwrap(),
+        "busybox\n",
+        "{repaired}"
+    );
+    assert!(step_line(&c.sync("sn1"), &what).contains(unchanged));
+
+    // This host's image touched (a mode alone): copied, then recorded once settled.
+    sn1.set_mode(format!("{image}/etc/shadow"), 0o640);
+    settle();
+    let copied = c.sync("sn1");
+    copied.assert_success();
+    assert_eq!(changes(&copied, &what), 1, "{copied}");
+    let mode = std::fs::metadata(c.nfs.path(format!("{image}/etc/shadow")))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o640);
+    assert!(step_line(&c.sync("sn1"), &what).contains(unchanged));
+
+    // --verify compares in full, and again after.
+    let verify = c
+        .syncstatelite("sn1", sn_nodes("sn1"))
+        .arg("--verify")
+        .run_bounded();
+    verify.assert_success();
+    assert!(!step_line(&verify, &what).contains("unchanged"), "{verify}");
+    assert!(
+        verify
+            .stdout
+            .contains(&format!("verify {NFS} {what}: Ok(0)")),
+        "{verify}"
     );
 }
 

@@ -1,0 +1,317 @@
+//! The record a verified copy leaves on the server (`<installdir>/.xcat-extnfs/copies/`):
+//! both trees' fingerprints at that moment, so that a later copy neither side touched is skipped.
+//!
+//! A copy is skipped only when all three agree: what is copied (source, destination and
+//! rsync options: [`key`]), this host's tree as [`tree::fingerprint`] sees it now against
+//! the record, and the server's tree as the server script fingerprints it now against the
+//! record. Anything else, a missing record or one that cannot be read included, compares
+//! the copy in full, as before records existed. The record is removed when a copy starts and
+//! written only after rsync found nothing left to change, under the image lock.
+
+use sha2::{Digest, Sha256};
+
+use super::tree::{self, Fingerprint};
+use crate::process::CommandError;
+use crate::remote::Remote;
+use crate::rsync::Job;
+use crate::scripts;
+
+/// First line of a record, and its format's version.
+const HEADER: &str = "xcat-extnfs copy 1";
+
+/// The record of one SN's copy to `dest`: one per SN, since SNs with the same image each
+/// fingerprint their own tree.
+pub fn path(installdir: &str, dest: &str, sn: &str) -> String {
+    let hash = hex(&Sha256::digest(dest.as_bytes()))[..16].to_string();
+    let sn: String = sn
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    format!(
+        "{}/.xcat-extnfs/copies/{hash}.{sn}",
+        installdir.trim_end_matches('/')
+    )
+}
+
+/// What a copy is, without the connection it goes over: the program's version, source,
+/// destination and every option that changes what arrives. A new version or option makes
+/// the old records answer for nothing.
+pub fn key(job: &Job, dest: &str) -> String {
+    let what = format!(
+        "{} {}\0{}\0{}\0{:?}\0{:?}\0delete={} sparse={} xattrs={} size_only={}",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        job.source,
+        dest,
+        job.rules,
+        job.only,
+        job.delete,
+        job.sparse,
+        job.xattrs,
+        job.size_only
+    );
+    hex(&Sha256::digest(what.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A record as written, and the server's tree now (the `live` line of `state`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    pub sn: String,
+    /// Seconds since the epoch, when the copy was verified.
+    pub time: u64,
+    pub key: String,
+    /// This host's tree, fingerprinted before the copy.
+    pub source: String,
+    /// The server's tree after the copy: `sha256 HEX`.
+    pub server: String,
+    /// The server's tree now: `sha256 HEX`, or `none WHY`.
+    pub live: String,
+}
+
+impl Record {
+    /// The lines the server script stores (it adds `server`).
+    fn text(&self) -> String {
+        format!(
+            "{HEADER}\nsn {}\ntime {}\nkey {}\nsource {}\n",
+            self.sn, self.time, self.key, self.source
+        )
+    }
+
+    /// Parses what `state` printed: `None` for no record or one not in this format.
+    pub fn parse(text: &str) -> Option<Record> {
+        let mut lines = text.lines();
+        if lines.next()? != HEADER {
+            return None;
+        }
+        let mut r = Record::default();
+        for line in lines {
+            let (word, value) = line.split_once(' ')?;
+            let value = value.to_string();
+            match word {
+                "sn" => r.sn = value,
+                "time" => r.time = value.parse().ok()?,
+                "key" => r.key = value,
+                "source" => r.source = value,
+                "server" => r.server = value,
+                "live" => r.live = value,
+                _ => {}
+            }
+        }
+        let complete = [&r.key, &r.source, &r.server, &r.live]
+            .iter()
+            .all(|v| !v.is_empty());
+        complete.then_some(r)
+    }
+
+    /// Whether the copy `key` of a tree now at `source` can be skipped: same copy, neither
+    /// tree touched since. Otherwise why not, for the log.
+    pub fn judge(&self, key: &str, source: &Fingerprint) -> Result<(), &'static str> {
+        if self.key != key {
+            return Err("the copy's options or this program's version changed");
+        }
+        if self.source != source.digest {
+            return Err("this host's tree changed");
+        }
+        if !self.live.starts_with("sha256 ") {
+            return Err("the server cannot fingerprint its tree");
+        }
+        if self.live != self.server {
+            return Err("the server's tree changed");
+        }
+        Ok(())
+    }
+}
+
+/// The record of the copy to `dir` (a server path) with the server's tree as it is now;
+/// `None` when there is none (or none this version reads).
+pub fn state(remote: &Remote, record: &str, dir: &str) -> Result<Option<Record>, CommandError> {
+    let out = remote
+        .script(
+            scripts::COPIED,
+            &["state", &remote.path(record), &remote.path(dir)],
+        )
+        .run_checked()?;
+    Ok(Record::parse(&out.stdout))
+}
+
+/// A copy to `dest` starts: its record goes, if it has one (a copy cut short must not leave
+/// one that still answers), and `dest`'s parent is made, since rsync creates only the last
+/// directory.
+pub fn begin(remote: &Remote, record: Option<&str>, dest: &str) -> Result<(), CommandError> {
+    let record = record.map(|r| remote.path(r)).unwrap_or_default();
+    let parent = dest
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or("/", |(p, _)| p);
+    let parent = if parent.is_empty() { "/" } else { parent };
+    remote
+        .script(scripts::COPIED, &["begin", &record, &remote.path(parent)])
+        .run_checked()
+        .map(drop)
+}
+
+/// Records a verified copy to `dir` of a tree fingerprinted as `source`: `Ok(None)` when
+/// written, `Ok(Some(why))` when the server cannot fingerprint its tree (nothing written).
+pub fn record(
+    remote: &Remote,
+    record: &str,
+    dir: &str,
+    sn: &str,
+    key: &str,
+    source: &Fingerprint,
+) -> Result<Option<String>, CommandError> {
+    let text = Record {
+        sn: sn.to_string(),
+        time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        key: key.to_string(),
+        source: source.digest.clone(),
+        ..Record::default()
+    }
+    .text();
+    let out = remote
+        .script(
+            scripts::COPIED,
+            &["record", &remote.path(record), &remote.path(dir)],
+        )
+        .stdin_bytes(text)
+        .run_checked()?;
+    let said = out.stdout.trim();
+    Ok(match said {
+        "recorded" => None,
+        _ => Some(said.strip_prefix("none ").unwrap_or(said).to_string()),
+    })
+}
+
+/// This host's tree at `local`, fingerprinted while the server answers `state`: both walks
+/// at once, since each costs about as much as the other.
+pub fn both(
+    remote: &Remote,
+    record: &str,
+    dir: &str,
+    local: &std::path::Path,
+) -> (
+    std::io::Result<Fingerprint>,
+    Result<Option<Record>, CommandError>,
+) {
+    std::thread::scope(|s| {
+        let server = s.spawn(|| state(remote, record, dir));
+        let here = tree::fingerprint(local);
+        let server = server
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (here, server)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::remote::Remote;
+
+    fn local_server(root: &std::path::Path) -> Remote {
+        let text = format!(
+            "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\naddress = \"127.0.0.1\"\n",
+            root.display()
+        );
+        let c = Config::parse(&text, std::path::Path::new("t")).unwrap();
+        crate::sync::servers::Server::resolve(&c, "nfs1")
+            .ok()
+            .unwrap()
+            .remote
+    }
+
+    #[test]
+    fn a_record_answers_only_while_neither_tree_is_touched() {
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(here.path().join("f"), "1\n").unwrap();
+        let remote = local_server(there.path());
+        std::fs::create_dir_all(there.path().join("install/img/rootimg")).unwrap();
+        std::fs::write(there.path().join("install/img/rootimg/f"), "1\n").unwrap();
+        let (dest, key) = ("/install/img/rootimg", "k1");
+        let record_path = path("/install", dest, "sn 1");
+        assert!(record_path.starts_with("/install/.xcat-extnfs/copies/"));
+        assert!(record_path.ends_with(".sn_1"), "{record_path}");
+
+        let (fp, none) = both(&remote, &record_path, dest, here.path());
+        assert_eq!(none.unwrap(), None, "no record yet");
+        let fp = fp.unwrap();
+        assert_eq!(
+            record(&remote, &record_path, dest, "sn1", key, &fp).unwrap(),
+            None
+        );
+        let found = state(&remote, &record_path, dest).unwrap().unwrap();
+        assert_eq!((found.sn.as_str(), found.key.as_str()), ("sn1", key));
+        assert_eq!(found.judge(key, &fp), Ok(()));
+        assert!(found.judge("k2", &fp).is_err());
+
+        // The server's tree touched: a change time moves.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(there.path().join("install/img/rootimg/f"), "2\n").unwrap();
+        let after = state(&remote, &record_path, dest).unwrap().unwrap();
+        assert_eq!(after.judge(key, &fp), Err("the server's tree changed"));
+        // This host's tree touched.
+        std::fs::write(here.path().join("f"), "2\n").unwrap();
+        assert_eq!(
+            found.judge(key, &tree::fingerprint(here.path()).unwrap()),
+            Err("this host's tree changed")
+        );
+
+        // A copy starting removes the record and makes the destination's parent.
+        begin(&remote, Some(&record_path), "/install/new/rootimg").unwrap();
+        assert_eq!(state(&remote, &record_path, dest).unwrap(), None);
+        assert!(there.path().join("install/new").is_dir());
+    }
+
+    #[test]
+    fn a_tree_the_server_cannot_list_is_never_recorded() {
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let remote = local_server(there.path());
+        let fp = tree::fingerprint(here.path()).unwrap();
+        let record_path = path("/install", "/install/gone", "sn1");
+        let why = record(&remote, &record_path, "/install/gone", "sn1", "k", &fp).unwrap();
+        assert!(
+            why.as_deref().is_some_and(|w| w.contains("cannot list")),
+            "{why:?}"
+        );
+        assert_eq!(state(&remote, &record_path, "/install/gone").unwrap(), None);
+    }
+
+    #[test]
+    fn records_of_another_format_or_cut_short_are_no_records() {
+        assert_eq!(Record::parse(""), None);
+        assert_eq!(Record::parse("xcat-extnfs copy 2\nsn a\n"), None);
+        let whole =
+            "xcat-extnfs copy 1\nsn sn1\ntime 5\nkey k\nsource s\nserver sha256 x\nlive sha256 x\n";
+        assert_eq!(Record::parse(whole).map(|r| r.time), Some(5));
+        let cut = whole.lines().take(5).collect::<Vec<_>>().join("\n");
+        assert_eq!(Record::parse(&cut), None);
+        let bad_time = whole.replace("time 5", "time five");
+        assert_eq!(Record::parse(&bad_time), None);
+        assert_eq!(
+            Record::parse(&whole.replace("live sha256 x", "live none no sha256sum"))
+                .unwrap()
+                .judge(
+                    "k",
+                    &Fingerprint {
+                        digest: "s".into(),
+                        entries: 1,
+                        newest_change: 0,
+                        taken: std::time::UNIX_EPOCH
+                    }
+                ),
+            Err("the server cannot fingerprint its tree")
+        );
+    }
+}
