@@ -215,6 +215,63 @@ impl Cmd {
     }
 }
 
+/// Runs `left | right`: `left`'s standard output into `right`'s standard input, neither
+/// through a shell, both stderr captured. When both fail, `right`'s failure is the error: a
+/// writer mostly fails because its reader went away.
+pub fn pipe(left: &Cmd, right: &Cmd) -> Result<(), CommandError> {
+    use std::process::{Child, Command, Stdio};
+    let spawn = |c: &Cmd, stdin: Stdio| -> Result<Child, CommandError> {
+        let mut cmd = Command::new(&c.program);
+        cmd.args(&c.args)
+            .envs(c.env.iter().map(|(k, v)| (k, v)))
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = &c.dir {
+            cmd.current_dir(dir);
+        }
+        let child = cmd.spawn().map_err(|source| CommandError::Spawn {
+            command: c.display(),
+            source,
+        })?;
+        c.started();
+        Ok(child)
+    };
+    let mut writer = spawn(left, Stdio::null())?;
+    let stream = writer.stdout.take().expect("the writer's output is piped");
+    let reader = match spawn(right, Stdio::from(stream)) {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing reads: the writer must not be left behind.
+            let _ = writer.kill();
+            let _ = writer.wait();
+            return Err(e);
+        }
+    };
+    let (written, read) = std::thread::scope(|s| {
+        let read = s.spawn(|| reader.wait_with_output());
+        (writer.wait_with_output(), read.join())
+    });
+    let read = read.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let output = |r: io::Result<std::process::Output>, c: &Cmd| {
+        let out = r.map_err(|source| CommandError::Spawn {
+            command: c.display(),
+            source,
+        })?;
+        Ok(Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    };
+    let (written, read) = (output(written, left)?, output(read, right)?);
+    match (read.success(), written.success()) {
+        (false, _) => Err(right.failed(read)),
+        (true, false) => Err(left.failed(written)),
+        (true, true) => Ok(()),
+    }
+}
+
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display())
@@ -304,5 +361,31 @@ mod tests {
             .run_checked()
             .unwrap();
         assert_eq!(out.stdout, "in-42");
+    }
+
+    #[test]
+    fn a_pipe_carries_the_stream_and_names_the_side_that_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let writer = Cmd::new("sh").args(["-c", "seq 1 100000"]);
+        let reader = Cmd::new("sh")
+            .args(["-c", "wc -l > \"$1\"", "sh"])
+            .arg(&out);
+        pipe(&writer, &reader).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap().trim(), "100000");
+
+        // The reader failing first: its error, with its stderr, though the writer died too.
+        let refusing = Cmd::new("sh").args(["-c", "echo 'no space left' >&2; exit 2"]);
+        let err = pipe(&writer, &refusing).unwrap_err();
+        assert_eq!(err.code(), Some(2), "{err}");
+        assert!(err.to_string().contains("no space left"), "{err}");
+        // The writer failing alone.
+        let failing = Cmd::new("sh").args(["-c", "echo 'cannot read' >&2; exit 5"]);
+        let err = pipe(&failing, &reader).unwrap_err();
+        assert_eq!(err.code(), Some(5), "{err}");
+        assert!(err.to_string().contains("cannot read"), "{err}");
+        // A reader that cannot start: the writer is not left running.
+        let err = pipe(&writer, &Cmd::new("/nonexistent/program")).unwrap_err();
+        assert!(matches!(err, CommandError::Spawn { .. }));
     }
 }

@@ -118,6 +118,9 @@ pub fn main() {
                 Method::Resync => {}
                 Method::Compare => scenario.forget_copies(),
             }
+            // Each method starts with nothing of the previous one left to write back: the
+            // disk's write-back, not the method, set tar's pace before (10 to 56 s).
+            flush();
             let s = scenario.sync(method);
             eprintln!(
                 "   {}: round {}: {:.2} s, {} ssh, load {}",
@@ -343,6 +346,14 @@ fn file_size(i: usize) -> usize {
 }
 
 /// The 1-minute load average, as `uptime` prints it.
+/// Writes back every dirty page (sync(1)), untimed.
+fn flush() {
+    let status = std::process::Command::new("sync")
+        .status()
+        .expect("run sync");
+    assert!(status.success(), "sync failed");
+}
+
 fn load_average() -> String {
     fs::read_to_string("/proc/loadavg")
         .ok()

@@ -3,7 +3,8 @@
 #   state RECORD DIR   prints RECORD, then `live ` and the fingerprint of the tree DIR as it
 #                      is now; nothing at all when there is no RECORD.
 #   begin RECORD DIR   removes RECORD, if not empty (a copy is starting), and creates DIR
-#                      when missing.
+#                      when missing; prints `empty` when DIR holds nothing, and then
+#                      `gnu-tar` when the server's tar is GNU tar (it can receive a stream).
 #   record RECORD DIR  writes stdin, then `server ` and DIR's fingerprint, to RECORD
 #                      atomically, and prints `recorded`; prints `none WHY` instead and
 #                      writes nothing when no fingerprint can be made.
@@ -37,6 +38,12 @@ state)
 begin)
     if [ -n "$record" ]; then rm -f "$record" || exit 1; fi
     mkdir -p "$dir" || exit 1
+    if [ -z "$(ls -A "$dir")" ]; then
+        echo empty
+        case $(tar --version 2>/dev/null | head -n 1) in
+        *'GNU tar'*) echo gnu-tar ;;
+        esac
+    fi
     ;;
 record)
     fp=$(fingerprint "$dir")

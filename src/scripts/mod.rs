@@ -33,7 +33,7 @@ pub const SIZES: &str = include_str!("sizes.sh");
 pub const MISSING: &str = include_str!("missing.sh");
 /// Sync stamps: `write DIR` (stdin `NAME JSON` lines) and `read DIR`.
 pub const STAMPS: &str = include_str!("stamps.sh");
-/// Records of verified copies: `state`, `begin` and `record` (see [`crate::sync::copied`]).
+/// Records of verified copies: `state`, `begin` and `record` (read by the sync engine).
 pub const COPIED: &str = include_str!("copied.sh");
 
 /// Exit status of [`LOCK`] when the wait ran out (EX_TEMPFAIL).

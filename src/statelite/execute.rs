@@ -263,12 +263,19 @@ impl Executor<'_> {
                 }
                 _ => format!("cannot take the image lock {lock}: {e}"),
             })?;
-        copied::begin(remote, record.as_deref(), dest).map_err(|e| self.lost(&step.server, &e))?;
+        let begun = copied::begin(remote, record.as_deref(), dest)
+            .map_err(|e| self.lost(&step.server, &e))?;
+        // An empty destination of a whole tree gets a tar stream first; rsync then compares.
+        let streamed = match (&source, begun.empty && begun.gnu_tar) {
+            (Some(fp), true) => self.stream(server, step, &job, dest, fp, r)?,
+            _ => 0,
+        };
         let mut run = RsyncRun::default();
         let tag = format!("{}: {}", step.server, step.label);
         self.engine
             .run_rsync(&step.server, &tag, &job, false, &mut run);
-        r.changed = run.changes as u64;
+        let mended = run.changes as u64;
+        r.changed = streamed + mended;
         r.findings.extend(run.warning);
         if let Some(e) = run.error {
             return Err(e);
@@ -281,16 +288,49 @@ impl Executor<'_> {
             run.stats.transferred,
             run.stats.deleted
         );
-        if r.changed > 0 || self.compare_all {
+        if streamed > 0 {
+            detail.push_str(&format!(
+                " (into an empty directory: {streamed} entries by a tar stream, then {mended} by rsync)"
+            ));
+        }
+        // rsync finding nothing to change is a comparison already.
+        if mended > 0 || self.compare_all {
             r.verified = self.verify(step);
         }
-        let equal = r.changed == 0 || matches!(r.verified, Some(Ok(0)));
+        let equal = mended == 0 || matches!(r.verified, Some(Ok(0)));
         if let (Some(record), Some(fp), true) = (&record, &source, equal) {
             if let Some(why) = self.record(server, step, record, dest, &key, fp) {
                 detail.push_str(&format!("; not recorded as verified: {why}"));
             }
         }
         Ok(detail)
+    }
+
+    /// Streams the tree by tar into its empty destination: the entries streamed, 0 when the
+    /// stream failed (a warning; rsync copies instead). A lost connection fails the step.
+    fn stream(
+        &self,
+        server: &Server,
+        step: &Step,
+        job: &Job,
+        dest: &str,
+        source: &Fingerprint,
+        r: &mut StepResult,
+    ) -> Result<u64, String> {
+        let local = self.engine.sysroot.local(&job.source);
+        match copied::tar_stream(&server.remote, &local, dest) {
+            Ok(()) => Ok(source.entries),
+            Err(e) => {
+                let line = self.lost(&step.server, &e);
+                if self.engine.dead.cause(&step.server).is_some() {
+                    return Err(line);
+                }
+                r.findings.push(format!(
+                    "the tar stream into the empty {dest} failed, rsync copied instead: {line}"
+                ));
+                Ok(0)
+            }
+        }
     }
 
     /// The record of a whole-tree copy (a RAMdisk copy is two files: always compared).
@@ -343,6 +383,7 @@ impl Executor<'_> {
                             (self.record_of(&job, dest), self.compare_all)
                         {
                             filter.push(format!("    not even compared if neither side changed since the copy recorded in {record}"));
+                            filter.push("    into an empty directory: a tar stream first (GNU tar on both sides), then this rsync".into());
                         }
                         let local = self.engine.sysroot.local(&job.source);
                         job.source = local.display().to_string();
@@ -543,5 +584,73 @@ mod tests {
             "{logged}"
         );
         assert_eq!(executor.engine.dead.cause("nfs1"), None);
+    }
+
+    /// An ssh that runs every command on this host, as a server would, except that the
+    /// server's tar refuses its options (an old tar, a tar without ACL support).
+    const LOCAL_SSH_OLD_TAR: &str = "\
+while [ $# -gt 1 ]; do
+    case $1 in
+    -o | -F | -p | -l | -i | -S) shift 2 ;;
+    -*) shift ;;
+    *) break ;;
+    esac
+done
+shift
+case $* in
+'tar -C'*) echo 'tar: unrecognized option --acls' >&2; exit 2 ;;
+esac
+exec sh -c \"$*\"
+";
+
+    #[test]
+    fn a_failed_tar_stream_is_a_warning_and_rsync_copies_the_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let image = root.join("sn/img/rootimg");
+        std::fs::create_dir_all(image.join("etc")).unwrap();
+        std::fs::write(image.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+        let dest = root.join("srv/img/rootimg").display().to_string();
+        let config = Config::default().server("nfs1");
+        let rsh = fake_ssh(root, LOCAL_SSH_OLD_TAR);
+        let remote = Remote::with_rsh(&config, Some(&rsh)).unwrap();
+        let servers: Servers = [("nfs1".into(), Server::nfs1(remote, config))].into();
+        let (sysroot, syslog) = (Sysroot::new(&root.join("sn")), Syslog::new("t", None, None));
+        let executor = Executor {
+            engine: Engine::for_tests(&servers, &sysroot, &syslog, 1),
+            owner: "sn1".into(),
+            compare_all: false,
+            records: Some(Records {
+                installdir: root.join("srv").display().to_string(),
+                sn: "sn1".into(),
+            }),
+        };
+        let step = Step {
+            server: "nfs1".into(),
+            label: "rootimg img".into(),
+            nodes: vec!["ln001".into()],
+            kind: StepKind::Copy {
+                source: "/img/rootimg".into(),
+                dest: dest.clone(),
+                delete: true,
+                files: Vec::new(),
+                lock: format!("{dest}.extnfs-lock"),
+            },
+            publish: Vec::new(),
+        };
+        let r = &executor.run(std::slice::from_ref(&step))[0];
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            r.findings,
+            [format!(
+                "the tar stream into the empty {dest} failed, rsync copied instead: exit status 2: tar: unrecognized option --acls"
+            )]
+        );
+        assert!(!r.detail.contains("tar stream, then"), "{}", r.detail);
+        assert_eq!(
+            std::fs::read_to_string(format!("{dest}/etc/hosts")).unwrap(),
+            "127.0.0.1 localhost\n"
+        );
+        assert_eq!(r.verified, Some(Ok(0)), "rsync's copy is compared again");
     }
 }

@@ -143,20 +143,58 @@ pub fn state(remote: &Remote, record: &str, dir: &str) -> Result<Option<Record>,
     Ok(Record::parse(&out.stdout))
 }
 
+/// What [`begin`] found at the destination.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Begun {
+    /// The destination holds nothing (it was missing, or is an empty directory).
+    pub empty: bool,
+    /// The server's tar is GNU tar, which can receive [`tar_stream`]'s stream.
+    pub gnu_tar: bool,
+}
+
 /// A copy to `dest` starts: its record goes, if it has one (a copy cut short must not leave
-/// one that still answers), and `dest`'s parent is made, since rsync creates only the last
-/// directory.
-pub fn begin(remote: &Remote, record: Option<&str>, dest: &str) -> Result<(), CommandError> {
+/// one that still answers), and `dest` is made when missing.
+pub fn begin(remote: &Remote, record: Option<&str>, dest: &str) -> Result<Begun, CommandError> {
     let record = record.map(|r| remote.path(r)).unwrap_or_default();
-    let parent = dest
-        .trim_end_matches('/')
-        .rsplit_once('/')
-        .map_or("/", |(p, _)| p);
-    let parent = if parent.is_empty() { "/" } else { parent };
-    remote
-        .script(scripts::COPIED, &["begin", &record, &remote.path(parent)])
-        .run_checked()
-        .map(drop)
+    let out = remote
+        .script(scripts::COPIED, &["begin", &record, &remote.path(dest)])
+        .run_checked()?;
+    let said: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    Ok(Begun {
+        empty: said.contains(&"empty"),
+        gnu_tar: said.contains(&"gnu-tar"),
+    })
+}
+
+/// GNU tar's options for an exact copy, on both ends: numeric owners, ACLs, every extended
+/// attribute (file capabilities among them), holes kept.
+const TAR_EXACT: [&str; 4] = [
+    "--numeric-owner",
+    "--acls",
+    "--xattrs",
+    "--xattrs-include=*",
+];
+
+/// The tree at `local` streamed by tar into the empty server directory `dest`: a first copy
+/// at tar's speed (rsync's per-file exchange costs up to three times as much). The rsync that
+/// follows compares the result and mends whatever tar could not carry.
+pub fn tar_stream(
+    remote: &Remote,
+    local: &std::path::Path,
+    dest: &str,
+) -> Result<(), CommandError> {
+    let writer = crate::process::Cmd::new("tar")
+        .arg("-C")
+        .arg(local)
+        .args(["-c", "-f", "-", "--sparse"])
+        .args(TAR_EXACT)
+        .arg(".");
+    let mut argv = vec!["tar", "-C"];
+    let dest = remote.path(dest);
+    argv.push(&dest);
+    argv.extend(["-x", "-f", "-", "--preserve-permissions", "--same-owner"]);
+    argv.extend(TAR_EXACT);
+    crate::process::pipe(&writer, &remote.command(&argv))
 }
 
 /// Records a verified copy to `dir` of a tree fingerprinted as `source`: `Ok(None)` when
@@ -268,10 +306,50 @@ mod tests {
             Err("this host's tree changed")
         );
 
-        // A copy starting removes the record and makes the destination's parent.
-        begin(&remote, Some(&record_path), "/install/new/rootimg").unwrap();
+        // A copy starting removes the record and makes the destination, found empty.
+        let begun = begin(&remote, Some(&record_path), "/install/new/rootimg").unwrap();
         assert_eq!(state(&remote, &record_path, dest).unwrap(), None);
-        assert!(there.path().join("install/new").is_dir());
+        assert!(there.path().join("install/new/rootimg").is_dir());
+        assert!(begun.empty && begun.gnu_tar, "{begun:?}");
+        assert!(!begin(&remote, None, dest).unwrap().empty);
+    }
+
+    #[test]
+    fn a_tar_stream_copies_links_holes_owners_and_attributes_as_rsync_would() {
+        use std::os::unix::fs::PermissionsExt;
+        let (here, there) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let src = here.path();
+        std::fs::create_dir_all(src.join("usr/bin")).unwrap();
+        std::fs::write(src.join("usr/bin/busybox"), "busybox\n").unwrap();
+        std::fs::hard_link(src.join("usr/bin/busybox"), src.join("usr/bin/ls")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", src.join("bin")).unwrap();
+        std::fs::write(src.join("shadow"), "root:!:\n").unwrap();
+        std::fs::set_permissions(src.join("shadow"), std::fs::Permissions::from_mode(0o4751))
+            .unwrap();
+        std::os::unix::fs::chown(src.join("shadow"), Some(1234), Some(5678)).unwrap();
+        let sparse = std::fs::File::create(src.join("sparse.img")).unwrap();
+        sparse.set_len(64 << 20).unwrap();
+        let remote = local_server(there.path());
+        let begun = begin(&remote, None, "/install/img/rootimg").unwrap();
+        assert!(begun.empty && begun.gnu_tar, "{begun:?}");
+        tar_stream(&remote, src, "/install/img/rootimg").unwrap();
+        let dst = there.path().join("install/img/rootimg");
+        // rsync's own comparison of everything it would copy finds nothing left.
+        let out = crate::process::Cmd::new("rsync")
+            .args(["-aHAXS", "--numeric-ids", "--delete", "-n", "-i"])
+            .arg(format!("{}/", src.display()))
+            .arg(format!("{}/", dst.display()))
+            .run_checked()
+            .unwrap();
+        assert_eq!(out.stdout, "", "tar left differences");
+        let blocks = std::os::unix::fs::MetadataExt::blocks(
+            &std::fs::metadata(dst.join("sparse.img")).unwrap(),
+        );
+        assert!(blocks < 1024, "the hole was written out: {blocks} blocks");
+
+        // A destination that cannot be written: the server's tar is the one reported.
+        let err = tar_stream(&remote, src, "/install/missing/rootimg").unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
     }
 
     #[test]
