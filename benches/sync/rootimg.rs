@@ -38,22 +38,26 @@ enum Method {
     Resync,
     /// A no-op resync without the record of the last verified copy: compared in full.
     Compare,
+    /// tar as exact as syncstatelite's copy: numeric owners, ACLs, extended attributes.
+    TarExact,
 }
 
 impl Method {
     /// The order each round runs them in: the resync follows the initial sync, whose copy
     /// (and statemnt directory) it finds on the server.
-    const ALL: [Method; 4] = [
+    const ALL: [Method; 5] = [
         Method::Tar,
         Method::Initial,
         Method::Resync,
         Method::Compare,
+        Method::TarExact,
     ];
 
     fn name(self) -> &'static str {
         match self {
             Method::Initial => "syncstatelite, initial sync",
             Method::Tar => "tar over ssh",
+            Method::TarExact => "tar over ssh, exact (--numeric-owner --acls --xattrs)",
             Method::Resync => "syncstatelite, no-op resync",
             Method::Compare => "syncstatelite, no-op resync compared in full",
         }
@@ -114,7 +118,7 @@ pub fn main() {
         loads.push(load_average());
         for (i, method) in Method::ALL.into_iter().enumerate() {
             match method {
-                Method::Tar | Method::Initial => scenario.wipe_server(),
+                Method::Tar | Method::TarExact | Method::Initial => scenario.wipe_server(),
                 Method::Resync => {}
                 Method::Compare => scenario.forget_copies(),
             }
@@ -167,10 +171,14 @@ impl<'l> Scenario<'l> {
     /// One timed run of `method` in the SN.
     fn sync(&self, method: Method) -> Sample {
         let mut cmd = match method {
-            Method::Tar => {
+            Method::Tar | Method::TarExact => {
+                let exact = match method {
+                    Method::TarExact => "--numeric-owner --acls --xattrs '--xattrs-include=*'",
+                    _ => "",
+                };
                 let mut c = self.sn.command("bash");
                 c.args(["-o", "pipefail", "-e", "-c"]).arg(format!(
-                    "tar -C /{IMAGE_DIR} -cSf - rootimg | $RSYNC_RSH {SERVER} tar -C /{IMAGE_DIR} -xf -"
+                    "tar -C /{IMAGE_DIR} -cSf - {exact} rootimg | $RSYNC_RSH {SERVER} tar -C /{IMAGE_DIR} -xpf - {exact}"
                 ));
                 c
             }
@@ -194,7 +202,7 @@ impl<'l> Scenario<'l> {
             .measure(|| finished = Some(cmd.run_within(LIMIT)));
         let out = finished.expect("the command ran");
         out.assert_success();
-        if method != Method::Tar {
+        if !matches!(method, Method::Tar | Method::TarExact) {
             let report: serde_json::Value =
                 serde_json::from_str(&out.stdout).expect("syncstatelite --format json");
             let changed: u64 = report["results"]
@@ -395,6 +403,16 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
         samples[1]
             .iter()
             .zip(&samples[0])
+            .map(|(s, t)| format!("{:.2}", s.seconds / t.seconds))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "initial sync / exact tar: {:.2}×; per round: {}",
+        ratio(1, 4),
+        samples[1]
+            .iter()
+            .zip(&samples[4])
             .map(|(s, t)| format!("{:.2}", s.seconds / t.seconds))
             .collect::<Vec<_>>()
             .join(", ")

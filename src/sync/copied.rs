@@ -1,7 +1,8 @@
-//! The record a verified copy leaves on the server (`<installdir>/.xcat-extnfs/copies/`):
-//! both trees' fingerprints at that moment, so that a later copy neither side touched is skipped.
+//! Whole-tree copies beyond rsync: the record a verified copy leaves on the server, so that a
+//! later copy neither side touched is skipped, and the tar stream of a first copy.
 //!
-//! A copy is skipped only when all three agree: what is copied (source, destination and
+//! The record (`<installdir>/.xcat-extnfs/copies/`) holds both trees' fingerprints as they
+//! were when rsync last found them equal. A copy is skipped only when all three agree: what is copied (source, destination and
 //! rsync options: [`key`]), this host's tree as [`tree::fingerprint`] sees it now against
 //! the record, and the server's tree as the server script fingerprints it now against the
 //! record. Anything else, a missing record or one that cannot be read included, compares

@@ -44,10 +44,21 @@ pub fn digest(dir: &Path) -> BTreeMap<String, String> {
                 stack.push(p.clone());
                 "dir".to_string()
             } else {
+                // Small text contents as they are, to read in a failed comparison; the rest by their
+                // SHA-256, so that a tree of gigabytes fits in memory.
                 let content = if m.len() > 1 << 20 {
                     format!("{} bytes", m.len())
                 } else {
-                    format!("{:?}", std::fs::read(&p).unwrap())
+                    let bytes = std::fs::read(&p).unwrap();
+                    match std::str::from_utf8(&bytes) {
+                        Ok(text) if text.len() <= 256 => format!("{text:?}"),
+                        _ => {
+                            use sha2::Digest;
+                            let hash = sha2::Sha256::digest(&bytes);
+                            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+                            format!("{} bytes sha256 {hex}", bytes.len())
+                        }
+                    }
                 };
                 let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone()).clone();
                 format!("file {content} linked-to {first}")
