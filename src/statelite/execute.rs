@@ -280,19 +280,18 @@ impl Executor<'_> {
         if let Some(e) = run.error {
             return Err(e);
         }
-        let mut detail = format!(
-            "{} -> {}:{dest}: {} change(s), {} transferred, {} deleted",
-            job.source,
-            remote.name(),
-            r.changed,
-            run.stats.transferred,
-            run.stats.deleted
+        let rsync = format!(
+            "{mended} change(s), {} transferred, {} deleted",
+            run.stats.transferred, run.stats.deleted
         );
-        if streamed > 0 {
-            detail.push_str(&format!(
-                " (into an empty directory: {streamed} entries by a tar stream, then {mended} by rsync)"
-            ));
-        }
+        let what = match streamed {
+            0 => rsync,
+            _ => format!(
+                "{} change(s): {streamed} entries by a tar stream into the empty directory, then rsync: {rsync}",
+                r.changed
+            ),
+        };
+        let mut detail = format!("{} -> {}:{dest}: {what}", job.source, remote.name());
         // rsync finding nothing to change is a comparison already.
         if mended > 0 || self.compare_all {
             r.verified = self.verify(step);
@@ -300,7 +299,7 @@ impl Executor<'_> {
         let equal = mended == 0 || matches!(r.verified, Some(Ok(0)));
         if let (Some(record), Some(fp), true) = (&record, &source, equal) {
             if let Some(why) = self.record(server, step, record, dest, &key, fp) {
-                detail.push_str(&format!("; not recorded as verified: {why}"));
+                detail.push_str(&format!("; not recorded: {why}"));
             }
         }
         Ok(detail)
@@ -351,10 +350,7 @@ impl Executor<'_> {
         source: &Fingerprint,
     ) -> Option<String> {
         if !source.settled() {
-            return Some(
-                "this host's tree changed in the last seconds: the next run compares it in full"
-                    .into(),
-            );
+            return Some("changed here in the last 2 s, the next run compares in full".into());
         }
         let sn = &self.records.as_ref()?.sn;
         match copied::record(&server.remote, record, dest, sn, key, source) {
@@ -646,7 +642,7 @@ exec sh -c \"$*\"
                 "the tar stream into the empty {dest} failed, rsync copied instead: exit status 2: tar: unrecognized option --acls"
             )]
         );
-        assert!(!r.detail.contains("tar stream, then"), "{}", r.detail);
+        assert!(!r.detail.contains("tar stream"), "{}", r.detail);
         assert_eq!(
             std::fs::read_to_string(format!("{dest}/etc/hosts")).unwrap(),
             "127.0.0.1 localhost\n"

@@ -705,7 +705,7 @@ fn an_untouched_image_is_not_compared_again_and_a_touch_on_either_side_is_repair
     // The empty server directory got a tar stream, exact to the last attribute: rsync, which
     // compares hard links, ACLs, extended attributes, holes and owners, found nothing to mend.
     assert!(
-        line.contains(" entries by a tar stream, then 0 by rsync)"),
+        line.contains(" entries by a tar stream into the empty directory, then rsync: 0 change(s)"),
         "{first}"
     );
     let server = files_and_times(&c.nfs.path(&image));
@@ -780,6 +780,25 @@ fn an_untouched_image_is_not_compared_again_and_a_touch_on_either_side_is_repair
             .contains(&format!("verify {NFS} {what}: Ok(0)")),
         "{verify}"
     );
+}
+
+#[test]
+fn a_first_copy_cut_short_is_finished_by_rsync_not_streamed_over() {
+    let lab = Lab::new("lite-cut");
+    let c = Cluster::new(&lab, &[]);
+    let what = format!("rootimg {COMPUTE}");
+    let image = format!("{COMPUTE_DIR}/rootimg");
+    // What a tar stream killed midway leaves: some files, the last one truncated, no record.
+    c.nfs
+        .write(format!("{image}/etc/hosts"), "127.0.0.1 default\n");
+    c.nfs.write(format!("{image}/usr/bin/busybox"), "busy");
+
+    let out = c.sync("sn1");
+    out.assert_success();
+    let line = step_line(&out, &what);
+    assert!(!line.contains("tar stream"), "{out}");
+    assert!(changes(&out, &what) > 1500, "{out}");
+    assert_same(&c.sn("sn1").path(&image), &c.nfs.path(&image));
 }
 
 #[test]
