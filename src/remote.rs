@@ -404,6 +404,18 @@ pub fn split_rsh(text: &str) -> Result<Vec<String>, RemoteError> {
     Ok(words)
 }
 
+/// A server whose file system is mounted on this host at `root` (`transport = "local"`): the
+/// unit tests' server for code that runs commands there.
+#[cfg(test)]
+pub(crate) fn local_for_tests(root: &std::path::Path) -> Remote {
+    let text = format!(
+        "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\n",
+        root.display()
+    );
+    let c = crate::config::Config::parse(&text, std::path::Path::new("t")).unwrap();
+    Remote::new(&c.server("nfs1")).unwrap()
+}
+
 /// Writes the shell script `body` to `fake-ssh` in `dir`, with `{calls}` standing for the
 /// file `calls` there (where a fake ssh logs its calls), and returns the remote shell that
 /// runs it: through `sh`, since executing a script just written races with other tests'

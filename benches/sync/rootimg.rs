@@ -397,25 +397,23 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
         );
     }
     let ratio = |a: usize, b: usize| medians[a].seconds / medians[b].seconds;
-    println!(
-        "\ninitial sync / tar: {:.2}× (target ≤ 1.0×); per round: {}",
-        ratio(1, 0),
-        samples[1]
+    let per_round = |a: usize, b: usize| {
+        samples[a]
             .iter()
-            .zip(&samples[0])
+            .zip(&samples[b])
             .map(|(s, t)| format!("{:.2}", s.seconds / t.seconds))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    println!(
+        "\ninitial sync / tar: {:.2}× (target ≤ 1.0×); per round: {}",
+        ratio(1, 0),
+        per_round(1, 0)
     );
     println!(
         "initial sync / exact tar: {:.2}×; per round: {}",
         ratio(1, 4),
-        samples[1]
-            .iter()
-            .zip(&samples[4])
-            .map(|(s, t)| format!("{:.2}", s.seconds / t.seconds))
-            .collect::<Vec<_>>()
-            .join(", ")
+        per_round(1, 4)
     );
     println!(
         "no-op resync: {:.2} s (target < 1 s); compared in full: {:.2} s ({:.2}×)",

@@ -268,16 +268,7 @@ const NAMES_PER_CHECK: usize = 1000;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-
-    fn local(root: &std::path::Path) -> Remote {
-        let text = format!(
-            "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\n",
-            root.display()
-        );
-        let c = Config::parse(&text, std::path::Path::new("t")).unwrap();
-        Remote::new(&c.server("nfs1")).unwrap()
-    }
+    use crate::remote::local_for_tests as local;
 
     #[test]
     fn install_restore_and_read_back() {

@@ -256,20 +256,7 @@ pub fn both(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::remote::Remote;
-
-    fn local_server(root: &std::path::Path) -> Remote {
-        let text = format!(
-            "[server.nfs1]\ntransport = \"local\"\nlocal_path = \"{}\"\naddress = \"127.0.0.1\"\n",
-            root.display()
-        );
-        let c = Config::parse(&text, std::path::Path::new("t")).unwrap();
-        crate::sync::servers::Server::resolve(&c, "nfs1")
-            .ok()
-            .unwrap()
-            .remote
-    }
+    use crate::remote::local_for_tests as local_server;
 
     #[test]
     fn a_record_answers_only_while_neither_tree_is_touched() {
