@@ -76,6 +76,14 @@ pub struct Executor<'a> {
     pub records: Option<Records>,
 }
 
+/// What the check before a whole-tree copy found.
+enum Precheck {
+    /// Neither side changed since the copy was last verified: the step's detail.
+    Unchanged(String),
+    /// Copy, and record this host's tree as fingerprinted here (if it could be).
+    Copy(Option<Fingerprint>),
+}
+
 /// Where this host records its verified copies on each server.
 #[derive(Clone, Debug)]
 pub struct Records {
@@ -210,7 +218,8 @@ impl Executor<'_> {
     /// One copy under the image lock on the server, so concurrent runs never copy the same
     /// image over each other (the second finds nothing left to do). A whole tree recorded
     /// as verified, untouched on both sides since, is not compared at all (unless
-    /// `compare_all`); a copy that changed something is compared again before the lock goes,
+    /// `compare_all`); one going into an empty directory is streamed by tar before rsync
+    /// compares it; a copy that changed something is compared again before the lock goes,
     /// and one that leaves nothing different is recorded.
     fn copy(
         &self,
@@ -224,38 +233,16 @@ impl Executor<'_> {
         let job = self.job_of(step).ok_or("not a copy")?;
         let key = copied::key(&job, dest);
         let record = self.record_of(&job, dest);
-        let mut source = None;
-        if let Some(record) = &record {
-            let local = self.engine.sysroot.local(&job.source);
-            let (here, there) = copied::both(remote, record, dest, &local);
-            let there = there.map_err(|e| self.lost(&step.server, &e));
-            let there = match there {
-                Err(e) if self.engine.dead.cause(&step.server).is_some() => return Err(e),
-                Err(e) => {
-                    self.note(step, &format!("cannot read the copy record: {e}"));
-                    None
+        let source = match &record {
+            Some(record) => match self.precheck(server, step, &job, dest, &key, record)? {
+                Precheck::Unchanged(detail) => {
+                    r.unchanged = true;
+                    return Ok(detail);
                 }
-                Ok(found) => found,
-            };
-            match here {
-                Ok(fp) => source = Some(fp),
-                Err(e) => self.note(step, &format!("cannot fingerprint {}: {e}", job.source)),
-            }
-            if let (Some(found), Some(fp), false) = (&there, &source, self.compare_all) {
-                match found.judge(&key, fp) {
-                    Ok(()) => {
-                        r.unchanged = true;
-                        return Ok(format!(
-                            "unchanged since {} verified it at {} ({} entries, untouched on both sides by their change times): nothing compared",
-                            found.sn,
-                            crate::sync::stamp::utc(found.time),
-                            fp.entries
-                        ));
-                    }
-                    Err(why) => self.note(step, &format!("compared in full: {why}")),
-                }
-            }
-        }
+                Precheck::Copy(fp) => fp,
+            },
+            None => None,
+        };
         let _lock =
             ServerLock::acquire(remote, lock, LOCK_WAIT, &self.owner).map_err(|e| match &e {
                 ExportsError::Remote { source, .. } if failure_cause(remote, source).is_some() => {
@@ -303,6 +290,55 @@ impl Executor<'_> {
             }
         }
         Ok(detail)
+    }
+
+    /// Before a whole-tree copy: this host's tree is fingerprinted while the server reads the
+    /// copy's record. A lost connection fails the step; any other failure only means the
+    /// copy is compared in full (said in syslog).
+    fn precheck(
+        &self,
+        server: &Server,
+        step: &Step,
+        job: &Job,
+        dest: &str,
+        key: &str,
+        record: &str,
+    ) -> Result<Precheck, String> {
+        let local = self.engine.sysroot.local(&job.source);
+        let (here, there) = copied::both(&server.remote, record, dest, &local);
+        let found = match there {
+            Ok(found) => found,
+            Err(e) => {
+                let line = self.lost(&step.server, &e);
+                if self.engine.dead.cause(&step.server).is_some() {
+                    return Err(line);
+                }
+                self.note(step, &format!("cannot read the copy record: {line}"));
+                None
+            }
+        };
+        let fp = match here {
+            Ok(fp) => fp,
+            Err(e) => {
+                self.note(step, &format!("cannot fingerprint {}: {e}", job.source));
+                return Ok(Precheck::Copy(None));
+            }
+        };
+        let Some(found) = found.filter(|_| !self.compare_all) else {
+            return Ok(Precheck::Copy(Some(fp)));
+        };
+        match found.judge(key, &fp) {
+            Ok(()) => Ok(Precheck::Unchanged(format!(
+                "unchanged since {} verified it at {} ({} entries, untouched on both sides by their change times): nothing compared",
+                found.sn,
+                crate::sync::stamp::utc(found.time),
+                fp.entries
+            ))),
+            Err(why) => {
+                self.note(step, &format!("compared in full: {why}"));
+                Ok(Precheck::Copy(Some(fp)))
+            }
+        }
     }
 
     /// Streams the tree by tar into its empty destination: the entries streamed, 0 when the
