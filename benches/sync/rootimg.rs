@@ -43,14 +43,15 @@ enum Method {
 }
 
 impl Method {
-    /// The order each round runs them in: the resync follows the initial sync, whose copy
-    /// (and statemnt directory) it finds on the server.
+    /// The order each round runs them in: the resyncs follow the initial sync, whose copy
+    /// (and statemnt directory) they find on the server, and syncstatelite's copy is the one
+    /// compared with the SN's tree at the end.
     const ALL: [Method; 5] = [
         Method::Tar,
+        Method::TarExact,
         Method::Initial,
         Method::Resync,
         Method::Compare,
-        Method::TarExact,
     ];
 
     fn name(self) -> &'static str {
@@ -103,6 +104,9 @@ pub fn main() {
     let started = Instant::now();
     let scenario = Scenario::set_up(&lab, &server);
     let stats = write_rootimg(&scenario.sn, files);
+    // A tree changed in the last 2 s is never recorded as copied (see syncstatelite(1)): the
+    // no-op resync would compare in full after a small tree made just now.
+    std::thread::sleep(Duration::from_secs(3));
     eprintln!(
         "generated a rootimg of {} files ({}) in {:.1} s",
         stats.files,
@@ -407,19 +411,19 @@ fn print(stats: &ImageStats, samples: &[Vec<Sample>], loads: &[String]) {
     };
     println!(
         "\ninitial sync / tar: {:.2}× (target ≤ 1.0×); per round: {}",
-        ratio(1, 0),
-        per_round(1, 0)
+        ratio(2, 0),
+        per_round(2, 0)
     );
     println!(
         "initial sync / exact tar: {:.2}×; per round: {}",
-        ratio(1, 4),
-        per_round(1, 4)
+        ratio(2, 1),
+        per_round(2, 1)
     );
     println!(
         "no-op resync: {:.2} s (target < 1 s); compared in full: {:.2} s ({:.2}×)",
-        medians[2].seconds,
         medians[3].seconds,
-        ratio(2, 3)
+        medians[4].seconds,
+        ratio(3, 4)
     );
 }
 

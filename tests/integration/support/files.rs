@@ -24,10 +24,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Everything about a tree that a copy must keep: type, mode, owner, content, link target,
-/// and which paths share an inode.
+/// and which paths share an inode (each file names the first, by name, of the paths of its
+/// inode: the order a directory lists its entries in differs between copies).
 pub fn digest(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut inodes: BTreeMap<u64, String> = BTreeMap::new();
+    let mut inode_of: BTreeMap<String, u64> = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else {
@@ -60,8 +62,12 @@ pub fn digest(dir: &Path) -> BTreeMap<String, String> {
                         }
                     }
                 };
-                let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone()).clone();
-                format!("file {content} linked-to {first}")
+                let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone());
+                if rel < *first {
+                    *first = rel.clone();
+                }
+                inode_of.insert(rel.clone(), m.ino());
+                format!("file {content} linked-to")
             };
             out.insert(
                 rel,
@@ -72,6 +78,12 @@ pub fn digest(dir: &Path) -> BTreeMap<String, String> {
                     m.gid()
                 ),
             );
+        }
+    }
+    for (rel, ino) in inode_of {
+        if let Some(v) = out.get_mut(&rel) {
+            // "file CONTENT linked-to mode ..." gets its inode's first path.
+            *v = v.replacen(" linked-to ", &format!(" linked-to {} ", inodes[&ino]), 1);
         }
     }
     out
@@ -97,5 +109,21 @@ pub fn allocated(path: &Path) -> u64 {
 pub fn assert_same(a: &Path, b: &Path) {
     let (da, db) = (digest(a), digest(b));
     assert!(!da.is_empty(), "{} is empty", a.display());
-    assert_eq!(da, db, "{} and {} differ", a.display(), b.display());
+    if da == db {
+        return;
+    }
+    // The entries that differ, not two whole trees: those can hold 60,000 entries.
+    let keys: std::collections::BTreeSet<&String> = da.keys().chain(db.keys()).collect();
+    let differ: Vec<String> = keys
+        .into_iter()
+        .filter(|k| da.get(*k) != db.get(*k))
+        .map(|k| format!("{k}:\n  {:?}\n  {:?}", da.get(k), db.get(k)))
+        .collect();
+    panic!(
+        "{} and {} differ in {} entries, the first of them:\n{}",
+        a.display(),
+        b.display(),
+        differ.len(),
+        differ[..differ.len().min(20)].join("\n")
+    );
 }
