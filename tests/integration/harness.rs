@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support::net::{has_prefix, link_names, netns_names, process_alive, Net};
-use crate::support::{keygen, require, CommandExt, Host, Lab, Tree};
+use crate::support::{keygen, poll_until, require, CommandExt, Host, Lab, Tree};
 
 #[test]
 fn rsync_over_lab_ssh_lands_in_the_servers_install_only() {
@@ -149,10 +149,11 @@ fn ganesha_exports_to_the_clients_its_configuration_names() {
         )
     };
     let mut ganesha = nfs.start_ganesha(&export(&allowed.addr().to_string()));
-    // Ganesha makes its runtime directory in the server's own /run, not the machine's.
+    // Ganesha makes its runtime directory in the server's own /run, not the machine's; not
+    // always before it listens (seen once: the port open, the directory not yet there).
     assert!(
-        nfs.exists("run/ganesha"),
-        "no run/ganesha in the server's tree"
+        poll_until(Duration::from_secs(10), || nfs.exists("run/ganesha")),
+        "no run/ganesha in the server's tree 10 s after Ganesha listened"
     );
 
     let read = allowed.nfs_cat(&nfs, "/install/export1/file.txt");
