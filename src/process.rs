@@ -29,6 +29,16 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 impl Output {
     pub fn success(&self) -> bool {
         self.code == Some(0)
@@ -187,11 +197,7 @@ impl Cmd {
                 source,
             })?;
         self.started();
-        Ok(Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        Ok(out.into())
     }
 
     /// Runs to completion; any exit but 0 is a [`CommandError::Failed`] carrying stderr.
@@ -254,14 +260,9 @@ pub fn pipe(left: &Cmd, right: &Cmd) -> Result<(), CommandError> {
     });
     let read = read.unwrap_or_else(|p| std::panic::resume_unwind(p));
     let output = |r: io::Result<std::process::Output>, c: &Cmd| {
-        let out = r.map_err(|source| CommandError::Spawn {
+        r.map(Output::from).map_err(|source| CommandError::Spawn {
             command: c.display(),
             source,
-        })?;
-        Ok(Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
     };
     let (written, read) = (output(written, left)?, output(read, right)?);

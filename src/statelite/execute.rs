@@ -1,5 +1,6 @@
 //! Carrying out syncstatelite's plan on the sync engine: copies are rsync jobs of the shared
-//! executor under the server's per-image lock, the statemnt and litetree steps run the
+//! executor under the server's per-image lock (a tar stream first into an empty directory,
+//! skipped when recorded unchanged: see [`copied`]), the statemnt and litetree steps run the
 //! statelite server script; all on the one worker pool, each server resolved once.
 
 use std::collections::BTreeSet;

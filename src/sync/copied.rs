@@ -11,7 +11,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::tree::{self, Fingerprint};
+use super::tree::{self, hex, Fingerprint};
 use crate::process::CommandError;
 use crate::remote::Remote;
 use crate::rsync::Job;
@@ -24,18 +24,10 @@ const HEADER: &str = "xcat-extnfs copy 1";
 /// fingerprint their own tree.
 pub fn path(installdir: &str, dest: &str, sn: &str) -> String {
     let hash = hex(&Sha256::digest(dest.as_bytes()))[..16].to_string();
-    let sn: String = sn
-        .chars()
-        .map(
-            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
-                true => c,
-                false => '_',
-            },
-        )
-        .collect();
     format!(
-        "{}/.xcat-extnfs/copies/{hash}.{sn}",
-        installdir.trim_end_matches('/')
+        "{}/.xcat-extnfs/copies/{hash}.{}",
+        installdir.trim_end_matches('/'),
+        super::stamp::safe(sn)
     )
 }
 
@@ -57,10 +49,6 @@ pub fn key(job: &Job, dest: &str) -> String {
         job.size_only
     );
     hex(&Sha256::digest(what.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A record as written, and the server's tree now (the `live` line of `state`).

@@ -29,7 +29,7 @@ pub fn dir(installdir: &str) -> String {
 }
 
 /// A file name part of letters, digits, `.`, `_` and `-` only (`_` for anything else).
-fn safe(name: &str) -> String {
+pub(crate) fn safe(name: &str) -> String {
     name.chars()
         .map(
             |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {

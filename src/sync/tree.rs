@@ -59,11 +59,16 @@ pub fn fingerprint(root: &Path) -> io::Result<Fingerprint> {
     }
     let digest = walk.hash.finalize();
     Ok(Fingerprint {
-        digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        digest: hex(&digest),
         entries: walk.entries,
         newest_change: walk.newest_change,
         taken,
     })
+}
+
+/// Bytes in lowercase hexadecimal, as `sha256sum` prints a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct Walk {
