@@ -221,6 +221,30 @@ impl Cmd {
     }
 }
 
+/// Waits for `child` at most `limit`, looking more rarely as time passes (1 ms, doubling up to
+/// 50 ms): its exit status, or `None` when it was still running and has been killed.
+pub fn wait_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+) -> io::Result<Option<std::process::ExitStatus>> {
+    let until = std::time::Instant::now() + limit;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = std::time::Instant::now();
+        if now >= until {
+            // One that ended since `try_wait` counts as overrun; kill then fails, wait reaps it.
+            let _ = child.kill();
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(until - now));
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Runs `left | right`: `left`'s standard output into `right`'s standard input, neither
 /// through a shell, both stderr captured. When both fail, `right`'s failure is the error: a
 /// writer mostly fails because its reader went away.
@@ -345,6 +369,24 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("exited with status 3"), "{text}");
         assert!(text.contains("boom"), "{text}");
+    }
+
+    #[test]
+    fn a_child_past_its_limit_is_killed_and_one_within_it_reports_its_status() {
+        let sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let waited = wait_within(sleeper, std::time::Duration::from_millis(200)).unwrap();
+        assert_eq!(waited, None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let quick = std::process::Command::new("sh")
+            .args(["-c", "exit 3"])
+            .spawn()
+            .unwrap();
+        let waited = wait_within(quick, std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(waited.and_then(|s| s.code()), Some(3));
     }
 
     #[test]

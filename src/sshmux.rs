@@ -8,10 +8,15 @@
 //! note saying why. The master is started with a short `ControlPersist`, so even a run killed
 //! with SIGKILL (which runs no destructor) leaves it for at most that long; the private
 //! directory of such a run stays behind in `$TMPDIR`, empty of live sockets.
+//!
+//! Every ssh command of ours here is bounded in time ([`Limits`]): a master that keeps its
+//! connection but stops serving its socket is known to happen (`ssh -O check` then waits for
+//! ever), and a server can accept a connection and never finish authenticating it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -24,6 +29,29 @@ const PERSIST_SECONDS: u32 = 30;
 /// Control socket paths must fit `sun_path` (104 bytes on AIX and BSD) with the 17 characters
 /// ssh appends while binding; a longer `$TMPDIR` is not used.
 const MAX_DIR_LEN: usize = 64;
+
+/// How long each of our ssh commands may take before it is killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `ssh -G` (connects nowhere) and `ssh -O check|exit` (a local socket to our own
+    /// master): each answers in milliseconds, so a master that has not answered in this time
+    /// is taken as wedged.
+    pub control: Duration,
+    /// The master's start, connection and authentication: the longest a run waits for a
+    /// server that does not answer ([`crate::remote::HUNG_SERVER_SECONDS`]). ssh's own
+    /// `ConnectTimeout` covers the connection and key exchange, not a server that stops
+    /// answering during authentication.
+    pub start: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            control: Duration::from_secs(10),
+            start: Duration::from_secs(crate::remote::HUNG_SERVER_SECONDS),
+        }
+    }
+}
 
 /// How one server is reached during a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -81,6 +109,9 @@ struct Master {
     ssh: Vec<String>,
     host: String,
     socket: PathBuf,
+    /// The master's process, as `ssh -O check` names it: the one to terminate should it not
+    /// answer `ssh -O exit`.
+    pid: Option<u32>,
 }
 
 /// The shared connections of one run; [`Multiplexer::close`] (or dropping it) closes them and
@@ -89,6 +120,7 @@ pub struct Multiplexer {
     dir: Option<tempfile::TempDir>,
     masters: Vec<Master>,
     links: Vec<Link>,
+    limits: Limits,
 }
 
 impl Multiplexer {
@@ -98,13 +130,23 @@ impl Multiplexer {
             dir: None,
             masters: Vec::new(),
             links: Vec::new(),
+            limits: Limits::default(),
         }
     }
 
     /// Opens one master per ssh server and points each remote at it; remotes whose ssh cannot
     /// share a connection are left as they are, with a note in [`Multiplexer::links`].
     pub fn start<'r>(remotes: impl IntoIterator<Item = &'r mut Remote>) -> Multiplexer {
+        Multiplexer::start_within(remotes, Limits::default())
+    }
+
+    /// [`Multiplexer::start`] with other time limits for its ssh commands.
+    pub fn start_within<'r>(
+        remotes: impl IntoIterator<Item = &'r mut Remote>,
+        limits: Limits,
+    ) -> Multiplexer {
         let mut mux = Multiplexer::none();
+        mux.limits = limits;
         for remote in remotes {
             let Some((ssh, host)) = remote.ssh_words() else {
                 continue;
@@ -170,7 +212,12 @@ impl Multiplexer {
         let errors = dir.join(format!("{index}.err"));
         let socket_text = socket.to_string_lossy().into_owned();
         // Detect, without connecting, that this ssh takes the options and keeps our socket.
-        let probe = run(&probe_args(&ssh, &host, &socket_text), &errors)?;
+        let limits = self.limits;
+        let probe = run(
+            &probe_args(&ssh, &host, &socket_text),
+            &errors,
+            limits.control,
+        )?;
         if !probe.ok {
             return Err(NotShared::from(format!(
                 "the ssh in RSYNC_RSH cannot share connections (ssh -G: {})",
@@ -184,7 +231,25 @@ impl Multiplexer {
         // stderr to /dev/null): when the server stops answering, the master says so there
         // (see `Remote::connection_lost`).
         let log = master_log(&socket);
-        let started = run(&master_args(&ssh, &host, &socket_text, &log), &errors)?;
+        let started = run(
+            &master_args(&ssh, &host, &socket_text, &log),
+            &errors,
+            limits.start,
+        )?;
+        if started.overran {
+            // Killed before it went to the background (ssh -f forks once authenticated): no
+            // master is left. A server this slow is not tried again in this run.
+            let _ = std::fs::remove_file(&socket);
+            let _ = std::fs::remove_file(&log);
+            let cause = format!(
+                "ssh did not finish connecting within {} s",
+                limits.start.as_secs()
+            );
+            return Err(NotShared {
+                note: format!("the shared connection did not start ({cause})"),
+                unreachable: Some(cause),
+            });
+        }
         if !started.ok {
             let logged = std::fs::read_to_string(&log).unwrap_or_default();
             let _ = std::fs::remove_file(&socket);
@@ -202,17 +267,24 @@ impl Multiplexer {
                 unreachable: connection_failure(&said),
             });
         }
-        let master = Master {
+        let mut master = Master {
             server: server.to_string(),
             ssh,
             host,
             socket,
+            pid: None,
         };
-        let checked = run(&control_args(&master, "check"), &errors)?;
+        let checked = run(&control_args(&master, "check"), &errors, limits.control)?;
         if !checked.ok {
-            exit_master(&master, &errors);
+            // A master that does not answer can neither be asked to exit nor be named (its
+            // pid comes with the check's answer): it is left as it is, and its socket goes
+            // with the private directory, so nothing of this run reaches it.
+            if !checked.overran {
+                exit_master(&master, &errors, limits.control);
+            }
             return Err(format!("ssh -O check failed ({})", checked.message).into());
         }
+        master.pid = master_pid(&checked.stderr);
         self.masters.push(master);
         Ok(PathBuf::from(socket_text))
     }
@@ -224,7 +296,7 @@ impl Multiplexer {
         if let Some(dir) = &self.dir {
             let errors = dir.path().join("exit.err");
             for m in self.masters.drain(..) {
-                if let Some(problem) = exit_master(&m, &errors) {
+                if let Some(problem) = exit_master(&m, &errors, self.limits.control) {
                     problems.push(format!("{}: {problem}", m.server));
                 }
             }
@@ -246,16 +318,25 @@ impl Drop for Multiplexer {
     }
 }
 
-/// Asks the master to exit and waits (up to 5 s) for its socket to go; `Some` says what failed.
-fn exit_master(m: &Master, errors: &Path) -> Option<String> {
-    let outcome = run(&control_args(m, "exit"), errors);
-    let gone = (0..100).any(|_| {
-        let gone = !m.socket.exists();
-        if !gone {
-            std::thread::sleep(std::time::Duration::from_millis(50));
+/// Asks the master to exit and waits (up to 5 s) for its socket to go; a master that does not
+/// answer in `limit` is terminated by its pid. `Some` says what failed.
+fn exit_master(m: &Master, errors: &Path, limit: Duration) -> Option<String> {
+    let outcome = run(&control_args(m, "exit"), errors, limit);
+    if let (Ok(Ran { overran: true, .. }), Some(pid)) = (&outcome, m.pid) {
+        if m.socket.exists() {
+            let _ = crate::process::Cmd::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .run();
+            let gone = socket_gone(&m.socket, Duration::from_secs(5));
+            return Some(format!(
+                "the shared ssh connection did not answer ssh -O exit within {} s; its master \
+                 (pid {pid}) was sent SIGTERM{}",
+                limit.as_secs(),
+                if gone { "" } else { " and has not ended yet" }
+            ));
         }
-        gone
-    });
+    }
+    let gone = socket_gone(&m.socket, Duration::from_secs(5));
     match (outcome, gone) {
         (_, true) => None,
         (Ok(Ran { message, .. }), false) => Some(format!(
@@ -263,6 +344,26 @@ fn exit_master(m: &Master, errors: &Path) -> Option<String> {
         )),
         (Err(e), false) => Some(e),
     }
+}
+
+/// Whether `socket` is gone within `wait`, looked at every 50 ms.
+fn socket_gone(socket: &Path, wait: Duration) -> bool {
+    let until = Instant::now() + wait;
+    loop {
+        if !socket.exists() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The master's pid in `ssh -O check`'s answer, `Master running (pid=1234)`.
+fn master_pid(stderr: &str) -> Option<u32> {
+    let rest = &stderr[stderr.find("(pid=")? + "(pid=".len()..];
+    rest[..rest.find(')')?].trim().parse().ok()
 }
 
 /// `ssh -G`: prints the configuration the options give, connects nowhere.
@@ -339,6 +440,8 @@ impl From<String> for NotShared {
 /// How one ssh command of ours ended.
 struct Ran {
     ok: bool,
+    /// Killed at its time limit.
+    overran: bool,
     /// The exit status and the last line of stderr.
     message: String,
     stdout: String,
@@ -346,24 +449,35 @@ struct Ran {
 }
 
 /// Runs `argv` with stdin and stdout detached from us (a backgrounded master must hold no pipe
-/// of ours open), stderr in `errors` (removed afterwards).
-fn run(argv: &[String], errors: &Path) -> Result<Ran, String> {
+/// of ours open), stderr in `errors` (removed afterwards); killed after `limit`.
+fn run(argv: &[String], errors: &Path, limit: Duration) -> Result<Ran, String> {
     let err =
         File::create(errors).map_err(|e| format!("cannot write {}: {e}", errors.display()))?;
     let out_path = errors.with_extension("out");
     let out =
         File::create(&out_path).map_err(|e| format!("cannot write {}: {e}", out_path.display()))?;
-    let status = Command::new(&argv[0])
+    let child = Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
-        .status()
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    let status = crate::process::wait_within(child, limit)
+        .map_err(|e| format!("cannot wait for {}: {e}", argv[0]))?;
     let stderr = std::fs::read_to_string(errors).unwrap_or_default();
     let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_file(errors);
     let _ = std::fs::remove_file(&out_path);
+    let Some(status) = status else {
+        return Ok(Ran {
+            ok: false,
+            overran: true,
+            message: format!("no answer within {} s", limit.as_secs()),
+            stdout,
+            stderr,
+        });
+    };
     let last = stderr
         .lines()
         .rev()
@@ -380,6 +494,7 @@ fn run(argv: &[String], errors: &Path) -> Result<Ran, String> {
     };
     Ok(Ran {
         ok: status.success(),
+        overran: false,
         message,
         stdout,
         stderr,
@@ -432,6 +547,7 @@ mod tests {
             ssh: words(),
             host: "nfs1.example".into(),
             socket: PathBuf::from("/tmp/extnfs-ssh.a/0"),
+            pid: None,
         };
         let argv = control_args(&m, "exit");
         assert_eq!(
@@ -453,6 +569,121 @@ mod tests {
         let theirs = "controlmaster auto\ncontrolpath /root/.ssh/cm-%C\n";
         assert!(!effective_control_path(theirs, "/tmp/extnfs-ssh.a/0"));
         assert!(!effective_control_path("", "/tmp/extnfs-ssh.a/0"));
+    }
+
+    /// An ssh that takes our options (`-G` prints our control path), then does what `master`
+    /// says when asked to start a master (`-N`), `check` to `-O check`, `exit` to `-O exit`.
+    fn scripted_ssh(dir: &Path, master: &str, check: &str, exit: &str) -> Remote {
+        let body = format!(
+            "for a; do case $a in ControlPath=*) p=${{a#ControlPath=}};; -G) g=1;; -N) n=1;; \
+             check) c=1;; exit) x=1;; esac; done\n\
+             if [ -n \"$g\" ]; then echo \"controlpath $p\"; exit 0; fi\n\
+             if [ -n \"$n\" ]; then {master}; fi\n\
+             if [ -n \"$c\" ]; then {check}; fi\n\
+             if [ -n \"$x\" ]; then {exit}; fi\n\
+             exit 1\n"
+        );
+        let rsh = crate::remote::fake_ssh(dir, &body);
+        let config = crate::config::Config::default().server("nfs1");
+        Remote::with_rsh(&config, Some(&rsh)).unwrap()
+    }
+
+    fn short(seconds: u64) -> Limits {
+        Limits {
+            control: Duration::from_secs(seconds),
+            start: Duration::from_secs(seconds),
+        }
+    }
+
+    #[test]
+    fn a_server_that_never_finishes_connecting_is_unreachable_after_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut remote = scripted_ssh(dir.path(), "exec sleep 30", "exit 0", "exit 0");
+        let started = Instant::now();
+        let mut mux = Multiplexer::start_within([&mut remote], short(1));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let link = &mux.links()[0];
+        assert_eq!(
+            link.unreachable.as_deref(),
+            Some("ssh did not finish connecting within 1 s")
+        );
+        assert_eq!(
+            link.line(),
+            "nfs1: no ssh connection: the server could not be reached"
+        );
+        assert!(!remote.rsync_rsh().unwrap().contains("ControlPath"));
+        assert!(mux.close().is_empty());
+    }
+
+    #[test]
+    fn a_master_that_does_not_answer_its_check_leaves_the_server_on_separate_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut remote = scripted_ssh(dir.path(), "exit 0", "exec sleep 30", "exit 0");
+        let started = Instant::now();
+        let mut mux = Multiplexer::start_within([&mut remote], short(1));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let link = &mux.links()[0];
+        assert_eq!(
+            (link.shared, link.unreachable.as_deref()),
+            (false, None),
+            "{link:?}"
+        );
+        assert_eq!(
+            link.note.as_deref(),
+            Some("ssh -O check failed (no answer within 1 s)")
+        );
+        assert!(!remote.rsync_rsh().unwrap().contains("ControlPath"));
+        assert!(mux.close().is_empty());
+    }
+
+    #[test]
+    fn a_master_that_does_not_answer_its_exit_is_terminated_by_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("master.pid");
+        // The master: holds the socket until SIGTERM, as ssh's master does.
+        let master = format!(
+            ": > \"$p\"; sh -c 'trap \"rm -f \\\"$0\\\"; exit 0\" TERM; \
+             while :; do sleep 0.1; done' \"$p\" < /dev/null > /dev/null 2>&1 & \
+             echo $! > {pid}; exit 0",
+            pid = pid_file.display()
+        );
+        let check = format!(
+            "echo \"Master running (pid=$(cat {pid}))\" >&2; exit 0",
+            pid = pid_file.display()
+        );
+        let mut remote = scripted_ssh(dir.path(), &master, &check, "exec sleep 30");
+        let mut mux = Multiplexer::start_within([&mut remote], short(1));
+        assert!(mux.links()[0].shared, "{:?}", mux.links());
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(mux.masters[0].pid, Some(pid));
+        let started = Instant::now();
+        let problems = mux.close();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            problems,
+            [format!(
+                "nfs1: the shared ssh connection did not answer ssh -O exit within 1 s; \
+                 its master (pid {pid}) was sent SIGTERM"
+            )]
+        );
+        // Ended: gone, or a zombie that nobody reaps here (its parent, the fake ssh, is gone).
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
+        assert!(
+            matches!(state, None | Some("Z")),
+            "the master still runs: {stat}"
+        );
+    }
+
+    #[test]
+    fn the_master_pid_is_read_from_the_check() {
+        assert_eq!(master_pid("Master running (pid=4242)\n"), Some(4242));
+        assert_eq!(master_pid("Master running\n"), None);
+        assert_eq!(master_pid("(pid=x)"), None);
     }
 
     #[test]

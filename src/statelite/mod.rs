@@ -236,7 +236,7 @@ pub fn run(
     if !opts.dry_run {
         stamps(ctx, opts, &targets, &servers, &dead, &report, &mut say);
     }
-    report.ssh = close_connections(&mut mux, &servers, syslog, &mut say);
+    report.ssh = close_connections(&mut mux, &servers, &mut say);
     for line in &report.exports {
         say(format!("exports: {line}"));
     }

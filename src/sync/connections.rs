@@ -2,7 +2,6 @@
 //! closed at the end; both prescripts' runs use these two calls.
 
 use crate::sshmux::{Link, Multiplexer};
-use crate::syslog::Syslog;
 
 use super::execute::DeadServers;
 use super::servers::Servers;
@@ -29,13 +28,12 @@ pub fn share_connections(
     mux
 }
 
-/// Closes the run's shared connections, logging what did not close, and says per server
-/// how it was reached and how many remote commands the run sent it; returns those links
-/// (for the report).
+/// Closes the run's shared connections, warning of what did not close (in the output and
+/// syslog), and says per server how it was reached and how many remote commands the run sent
+/// it; returns those links (for the report).
 pub fn close_connections(
     mux: &mut Multiplexer,
     servers: &Servers,
-    syslog: &Syslog,
     say: &mut dyn FnMut(String),
 ) -> Vec<Link> {
     let mut links = mux.links().to_vec();
@@ -46,7 +44,7 @@ pub fn close_connections(
         }
     }
     for problem in mux.close() {
-        syslog.warning(&problem);
+        log::warn!("{problem}");
     }
     links
 }
@@ -60,6 +58,7 @@ mod tests {
     use crate::sync::execute::Executor;
     use crate::sync::servers::Server;
     use crate::sync::step::Step;
+    use crate::syslog::Syslog;
 
     /// An ssh that accepts the shared-connection options (`-G` prints our control path) and
     /// then cannot reach the server, as ssh says when a connection times out; it logs each
@@ -110,7 +109,7 @@ mod tests {
         let error = ran.done[0].result.error.as_deref().unwrap();
         assert_eq!(error, "not run: the server could not be reached");
         let mut end = Vec::new();
-        let links = close_connections(&mut mux, &servers, &syslog, &mut |l| end.push(l));
+        let links = close_connections(&mut mux, &servers, &mut |l| end.push(l));
         assert_eq!(links[0].commands, Some(0), "{links:?}");
         assert!(
             end.is_empty(),

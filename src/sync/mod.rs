@@ -253,7 +253,7 @@ pub fn run(
     }
     // The stamps above still use the shared connections.
     // The report's links again, now with the commands each server was sent.
-    report.ssh = close_connections(&mut mux, &inv.servers, syslog, &mut say);
+    report.ssh = close_connections(&mut mux, &inv.servers, &mut say);
     crate::timing::mark("report");
     for line in report.failure_lines() {
         say(line);

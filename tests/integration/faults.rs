@@ -1,6 +1,7 @@
 //! The lab fault suite: a server's link cut or its packets dropped in the middle of a large
 //! SPOT transfer, its file system full, its sshd stopped or refusing the key, a client
-//! directory removed by NIM during a sync. Each case checks the line that tells the admin
+//! directory removed by NIM during a sync, a shared connection's master that stops answering
+//! its control socket. Each case checks the line that tells the admin
 //! (server and cause, no command), the exit status, that the server's previous good copy is
 //! whole (no temporary file under a final name, nothing of another SN's deleted), that the
 //! SN's files are whole, and that the next run converges (exit 0, verify clean).
@@ -264,6 +265,65 @@ fn a_refused_key_fails_in_one_line_after_one_connection_attempt() {
     assert_unreachable_at_start(&out, &ssh, "Permission denied (publickey");
     assert_eq!(ServerCopy::at(&c.nfs.path("install")), good);
     assert_eq!(sn_files(&c, "sn1"), sn_before);
+    converges(&c, "sn1");
+}
+
+/// A shared connection's master that keeps its connection but stops serving its socket, so
+/// that `ssh -O check` or `ssh -O exit` never answers: the run waits for it 10 s
+/// (`sshmux::Limits`), not for ever. An unanswered check leaves the server on separate
+/// connections; an unanswered exit gets the master terminated by its pid. Both runs succeed.
+#[test]
+fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
+    const CONTROL: Duration = Duration::from_secs(10);
+    let lab = Lab::new("fault-mux");
+    let c = Cluster::new(&lab);
+    c.sync("sn1").assert_success();
+
+    let ssh = CountingSsh::stalling(&lab, Some("exit"));
+    let started = Instant::now();
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .env("RSYNC_RSH", ssh.rsync_rsh())
+        .run_bounded();
+    let took = started.elapsed();
+    out.assert_success();
+    assert!(took < CONTROL + SLACK, "{took:?}: {out}");
+    let line = one_line(
+        &out,
+        "warning: nfs1: the shared ssh connection did not answer ssh -O exit within 10 s; \
+         its master (pid ",
+    );
+    assert!(line.ends_with(") was sent SIGTERM"), "{line}");
+    let pid = line
+        .split("(pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap();
+    // Ended: gone, or a zombie nobody here reaps.
+    let ended = poll_until(Duration::from_secs(5), || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        matches!(
+            stat.rsplit_once(") ").map(|(_, r)| &r[..1]),
+            None | Some("Z")
+        )
+    });
+    assert!(ended, "the master {pid} still runs");
+
+    let ssh = CountingSsh::stalling(&lab, Some("check"));
+    let started = Instant::now();
+    let out = c
+        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+        .env("RSYNC_RSH", ssh.rsync_rsh())
+        .run_bounded();
+    let took = started.elapsed();
+    out.assert_success();
+    assert!(took < CONTROL + SLACK, "{took:?}: {out}");
+    assert!(
+        out.stdout.contains(
+            "nfs1: one ssh connection per command: ssh -O check failed (no answer within 10 s)"
+        ),
+        "{out}"
+    );
     converges(&c, "sn1");
 }
 

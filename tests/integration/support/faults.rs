@@ -147,13 +147,26 @@ pub struct CountingSsh {
 
 impl CountingSsh {
     pub fn new(lab: &Lab) -> CountingSsh {
+        CountingSsh::stalling(lab, None)
+    }
+
+    /// A counting ssh that, asked `ssh -O <control>`, never answers (it sleeps ten minutes),
+    /// as a master that keeps its connection but stops serving its socket; every other call
+    /// goes to the real ssh.
+    pub fn stalling(lab: &Lab, control: Option<&str>) -> CountingSsh {
         let dir = lab.dir().join("counting-ssh");
         std::fs::create_dir_all(&dir).expect("create the counting ssh's directory");
         let real = which::which("ssh").expect("ssh is a lab prerequisite");
         let program = dir.join("ssh");
         let log = dir.join("calls");
+        let stall = match control {
+            Some(c) => format!(
+                "o=\nfor a; do [ \"$o\" = -O ] && [ \"$a\" = {c} ] && exec sleep 600; o=$a; done\n"
+            ),
+            None => String::new(),
+        };
         let script = format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{log}'\n{stall}exec '{real}' \"$@\"\n",
             log = log.display(),
             real = real.display()
         );
