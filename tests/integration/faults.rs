@@ -275,6 +275,9 @@ fn a_refused_key_fails_in_one_line_after_one_connection_attempt() {
 #[test]
 fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
     const CONTROL: Duration = Duration::from_secs(10);
+    // The rest of such a run on a loaded machine: 1-2 s alone, up to 11.5 s (one connection
+    // per command) beside two other runs of the fault module, 4 threads each.
+    const REST: Duration = Duration::from_secs(30);
     let lab = Lab::new("fault-mux");
     let c = Cluster::new(&lab);
     c.sync("sn1").assert_success();
@@ -286,8 +289,9 @@ fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
         .env("RSYNC_RSH", ssh.rsync_rsh())
         .run_bounded();
     let took = started.elapsed();
+    eprintln!("an unanswered ssh -O exit: the run took {took:?}");
     out.assert_success();
-    assert!(took < CONTROL + SLACK, "{took:?}: {out}");
+    assert!(took >= CONTROL && took < CONTROL + REST, "{took:?}: {out}");
     let line = one_line(
         &out,
         "warning: nfs1: the shared ssh connection did not answer ssh -O exit within 10 s; \
@@ -316,8 +320,9 @@ fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
         .env("RSYNC_RSH", ssh.rsync_rsh())
         .run_bounded();
     let took = started.elapsed();
+    eprintln!("an unanswered ssh -O check: the run took {took:?}");
     out.assert_success();
-    assert!(took < CONTROL + SLACK, "{took:?}: {out}");
+    assert!(took >= CONTROL && took < CONTROL + REST, "{took:?}: {out}");
     assert!(
         out.stdout.contains(
             "nfs1: one ssh connection per command: ssh -O check failed (no answer within 10 s)"
