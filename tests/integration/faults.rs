@@ -282,16 +282,22 @@ fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
     let c = Cluster::new(&lab);
     c.sync("sn1").assert_success();
 
-    let ssh = CountingSsh::stalling(&lab, Some("exit"));
-    let started = Instant::now();
-    let out = c
-        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
-        .env("RSYNC_RSH", ssh.rsync_rsh())
-        .run_bounded();
-    let took = started.elapsed();
-    eprintln!("an unanswered ssh -O exit: the run took {took:?}");
-    out.assert_success();
-    assert!(took >= CONTROL && took < CONTROL + REST, "{took:?}: {out}");
+    // A sync whose `ssh -O <control>` never answers: it succeeds, having waited the limit.
+    let stalled = |control: &str| {
+        let ssh = CountingSsh::stalling(&lab, Some(control));
+        let started = Instant::now();
+        let out = c
+            .syncaixres("sn1", sn_nodes("sn1"), "diskless")
+            .env("RSYNC_RSH", ssh.rsync_rsh())
+            .run_bounded();
+        let took = started.elapsed();
+        eprintln!("an unanswered ssh -O {control}: the run took {took:?}");
+        out.assert_success();
+        assert!(took >= CONTROL && took < CONTROL + REST, "{took:?}: {out}");
+        out
+    };
+
+    let out = stalled("exit");
     let line = one_line(
         &out,
         "warning: nfs1: the shared ssh connection did not answer ssh -O exit within 10 s; \
@@ -313,16 +319,7 @@ fn a_master_that_stops_answering_its_socket_costs_a_bounded_wait() {
     });
     assert!(ended, "the master {pid} still runs");
 
-    let ssh = CountingSsh::stalling(&lab, Some("check"));
-    let started = Instant::now();
-    let out = c
-        .syncaixres("sn1", sn_nodes("sn1"), "diskless")
-        .env("RSYNC_RSH", ssh.rsync_rsh())
-        .run_bounded();
-    let took = started.elapsed();
-    eprintln!("an unanswered ssh -O check: the run took {took:?}");
-    out.assert_success();
-    assert!(took >= CONTROL && took < CONTROL + REST, "{took:?}: {out}");
+    let out = stalled("check");
     assert!(
         out.stdout.contains(
             "nfs1: one ssh connection per command: ssh -O check failed (no answer within 10 s)"
