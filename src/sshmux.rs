@@ -595,13 +595,20 @@ mod tests {
         }
     }
 
+    /// Starts the connection with a scripted ssh whose master start or check never answers:
+    /// the start must end soon after its 1 s limit.
+    fn start_stalled(master: &str, check: &str) -> (tempfile::TempDir, Remote, Multiplexer) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut remote = scripted_ssh(dir.path(), master, check, "exit 0");
+        let started = Instant::now();
+        let mux = Multiplexer::start_within([&mut remote], short(1));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        (dir, remote, mux)
+    }
+
     #[test]
     fn a_server_that_never_finishes_connecting_is_unreachable_after_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut remote = scripted_ssh(dir.path(), "exec sleep 30", "exit 0", "exit 0");
-        let started = Instant::now();
-        let mut mux = Multiplexer::start_within([&mut remote], short(1));
-        assert!(started.elapsed() < Duration::from_secs(10));
+        let (_dir, remote, mut mux) = start_stalled("exec sleep 30", "exit 0");
         let link = &mux.links()[0];
         assert_eq!(
             link.unreachable.as_deref(),
@@ -617,11 +624,7 @@ mod tests {
 
     #[test]
     fn a_master_that_does_not_answer_its_check_leaves_the_server_on_separate_connections() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut remote = scripted_ssh(dir.path(), "exit 0", "exec sleep 30", "exit 0");
-        let started = Instant::now();
-        let mut mux = Multiplexer::start_within([&mut remote], short(1));
-        assert!(started.elapsed() < Duration::from_secs(10));
+        let (_dir, remote, mut mux) = start_stalled("exit 0", "exec sleep 30");
         let link = &mux.links()[0];
         assert_eq!(
             (link.shared, link.unreachable.as_deref()),
