@@ -673,13 +673,20 @@ mod tests {
                  its master (pid {pid}) was sent SIGTERM"
             )]
         );
-        // Ended: gone, or a zombie that nobody reaps here (its parent, the fake ssh, is gone).
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
-        assert!(
-            matches!(state, None | Some("Z")),
-            "the master still runs: {stat}"
-        );
+        // Ended soon after (its trap removes the socket, then it exits): gone, or a zombie
+        // that nobody reaps here (its parent, the fake ssh, is gone).
+        let ended = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            matches!(
+                stat.rsplit_once(") ").map(|(_, r)| &r[..1]),
+                None | Some("Z")
+            )
+        };
+        let until = Instant::now() + Duration::from_secs(5);
+        while !ended() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(ended(), "the master {pid} still runs");
     }
 
     #[test]
