@@ -32,16 +32,16 @@ const MAX_DIR_LEN: usize = 64;
 
 /// How long each of our ssh commands may take before it is killed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
+struct Limits {
     /// `ssh -G` (connects nowhere) and `ssh -O check|exit` (a local socket to our own
     /// master): each answers in milliseconds, so a master that has not answered in this time
     /// is taken as wedged.
-    pub control: Duration,
+    control: Duration,
     /// The master's start, connection and authentication: the longest a run waits for a
     /// server that does not answer ([`crate::remote::HUNG_SERVER_SECONDS`]). ssh's own
     /// `ConnectTimeout` covers the connection and key exchange, not a server that stops
     /// answering during authentication.
-    pub start: Duration,
+    start: Duration,
 }
 
 impl Default for Limits {
@@ -141,7 +141,7 @@ impl Multiplexer {
     }
 
     /// [`Multiplexer::start`] with other time limits for its ssh commands.
-    pub fn start_within<'r>(
+    fn start_within<'r>(
         remotes: impl IntoIterator<Item = &'r mut Remote>,
         limits: Limits,
     ) -> Multiplexer {
@@ -289,6 +289,13 @@ impl Multiplexer {
         Ok(PathBuf::from(socket_text))
     }
 
+    /// [`Multiplexer::close`], each problem a warning (in the output and syslog).
+    pub fn close_warning(&mut self) {
+        for problem in self.close() {
+            log::warn!("{problem}");
+        }
+    }
+
     /// Closes every master (`ssh -O exit`) and removes the private directory. Errors are
     /// returned as lines to log; closing twice does nothing.
     pub fn close(&mut self) -> Vec<String> {
@@ -312,9 +319,7 @@ impl Multiplexer {
 
 impl Drop for Multiplexer {
     fn drop(&mut self) {
-        for problem in self.close() {
-            log::warn!("{problem}");
-        }
+        self.close_warning();
     }
 }
 
@@ -324,15 +329,22 @@ fn exit_master(m: &Master, errors: &Path, limit: Duration) -> Option<String> {
     let outcome = run(&control_args(m, "exit"), errors, limit);
     if let (Ok(Ran { overran: true, .. }), Some(pid)) = (&outcome, m.pid) {
         if m.socket.exists() {
-            let _ = crate::process::Cmd::new("kill")
+            // Only while its socket is there: the pid is still the master's.
+            let sent = crate::process::Cmd::new("kill")
                 .args(["-TERM", &pid.to_string()])
                 .run();
-            let gone = socket_gone(&m.socket, Duration::from_secs(5));
+            let what = match sent {
+                Ok(out) if out.success() => match socket_gone(&m.socket, Duration::from_secs(5)) {
+                    true => "was sent SIGTERM".to_string(),
+                    false => "was sent SIGTERM and has not ended yet".to_string(),
+                },
+                Ok(out) => format!("could not be sent SIGTERM ({})", out.stderr.trim()),
+                Err(e) => format!("could not be sent SIGTERM ({e})"),
+            };
             return Some(format!(
                 "the shared ssh connection did not answer ssh -O exit within {} s; its master \
-                 (pid {pid}) was sent SIGTERM{}",
-                limit.as_secs(),
-                if gone { "" } else { " and has not ended yet" }
+                 (pid {pid}) {what}",
+                limit.as_secs()
             ));
         }
     }
@@ -687,6 +699,29 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(ended(), "the master {pid} still runs");
+    }
+
+    #[test]
+    fn a_master_pid_that_cannot_be_signalled_is_said_so() {
+        let dir = tempfile::tempdir().unwrap();
+        // The check names a process that does not exist; the socket stays.
+        let mut remote = scripted_ssh(
+            dir.path(),
+            ": > \"$p\"; exit 0",
+            "echo 'Master running (pid=2147483646)' >&2; exit 0",
+            "exec sleep 30",
+        );
+        let mut mux = Multiplexer::start_within([&mut remote], short(1));
+        assert_eq!(mux.masters[0].pid, Some(2147483646));
+        let problems = mux.close();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "nfs1: the shared ssh connection did not answer ssh -O exit within 1 s; \
+                 its master (pid 2147483646) could not be sent SIGTERM ("
+            ),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -43,9 +43,7 @@ pub fn close_connections(
             say(link.line());
         }
     }
-    for problem in mux.close() {
-        log::warn!("{problem}");
-    }
+    mux.close_warning();
     links
 }
 

@@ -2,12 +2,13 @@
 //! later copy neither side touched is skipped, and the tar stream of a first copy.
 //!
 //! The record (`<installdir>/.xcat-extnfs/copies/`) holds both trees' fingerprints as they
-//! were when rsync last found them equal. A copy is skipped only when all three agree: what is copied (source, destination and
-//! rsync options: [`key`]), this host's tree as [`tree::fingerprint`] sees it now against
-//! the record, and the server's tree as the server script fingerprints it now against the
-//! record. Anything else, a missing record or one that cannot be read included, compares
-//! the copy in full, as before records existed. The record is removed when a copy starts and
-//! written only after rsync found nothing left to change, under the image lock.
+//! were when rsync last found them equal. A copy is skipped only when all three agree: what
+//! is copied (source, destination and rsync options: [`key`]), this host's tree as
+//! [`tree::fingerprint`] sees it now against the record, and the server's tree as the server
+//! script fingerprints it now against the record. Anything else, a missing record or one
+//! that cannot be read included, compares the copy in full, as before records existed. The
+//! record is removed when a copy starts and written only after rsync found nothing left to
+//! change, under the image lock.
 
 use sha2::{Digest, Sha256};
 
