@@ -391,7 +391,6 @@ fn the_servers_file_system_full_during_a_copy() {
     c.sync("sn1").assert_success();
     // Another SN's files on the server, which nothing of sn1's run may touch.
     c.sync("sn2").assert_success();
-    let sn_before = sn_files(&c, "sn1");
 
     // 2 MiB left: the new 6 MiB version cannot be written beside the old one.
     c.nfs.limit_space(2 << 20);
@@ -399,6 +398,7 @@ fn the_servers_file_system_full_during_a_copy() {
     let good = ServerCopy::at(&live);
     assert!(c.nfs.free_bytes() < 3 << 20);
     sn.write(&big, random_bytes(6 << 20, 2));
+    let sn_before = sn_files(&c, "sn1");
     let out = c.sync("sn1");
     assert_eq!(out.code(), Some(1), "{out}");
     let line = one_line(&out, "nfs1: root 71Bcosi_root: FAILED: ");

@@ -23,6 +23,34 @@ pub fn copy_tree(from: &Path, to: &Path) {
     );
 }
 
+/// A file's content for [`digest`]: small text as it is, to read in a failed comparison; any
+/// other content, however large, by its SHA-256, read in pieces so that trees of gigabytes
+/// fit in memory.
+fn content(path: &Path, len: u64) -> String {
+    use sha2::Digest;
+    use std::io::Read;
+    if len <= 256 {
+        let bytes = std::fs::read(path).unwrap();
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            return format!("{text:?}");
+        }
+    }
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut hash = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut read = 0u64;
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        read += n as u64;
+    }
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{read} bytes sha256 {hex}")
+}
+
 /// Everything about a tree that a copy must keep: type, mode, owner, content, link target,
 /// and which paths share an inode (each file names the first, by name, of the paths of its
 /// inode: the order a directory lists its entries in differs between copies).
@@ -46,22 +74,7 @@ pub fn digest(dir: &Path) -> BTreeMap<String, String> {
                 stack.push(p.clone());
                 "dir".to_string()
             } else {
-                // Small text contents as they are, to read in a failed comparison; the rest by their
-                // SHA-256, so that a tree of gigabytes fits in memory.
-                let content = if m.len() > 1 << 20 {
-                    format!("{} bytes", m.len())
-                } else {
-                    let bytes = std::fs::read(&p).unwrap();
-                    match std::str::from_utf8(&bytes) {
-                        Ok(text) if text.len() <= 256 => format!("{text:?}"),
-                        _ => {
-                            use sha2::Digest;
-                            let hash = sha2::Sha256::digest(&bytes);
-                            let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-                            format!("{} bytes sha256 {hex}", bytes.len())
-                        }
-                    }
-                };
+                let content = content(&p, m.len());
                 let first = inodes.entry(m.ino()).or_insert_with(|| rel.clone());
                 if rel < *first {
                     *first = rel.clone();
